@@ -1,0 +1,30 @@
+"""hf_asr: log-mel wav2vec 2.0 pretraining, CTC fine-tuning and KenLM decoding for the Hugging Face stack.
+
+Importing hf_asr registers its classes with transformers' Auto classes.
+"""
+
+from .modeling.configuration import LogMelWav2Vec2Config
+from .modeling.feature_extraction import LogMelFeatureExtractor
+from .modeling.model import (
+    LogMelWav2Vec2ForCTC,
+    LogMelWav2Vec2ForPreTraining,
+    LogMelWav2Vec2Model,
+    LogMelWav2Vec2PreTrainedModel,
+)
+from .modeling.processing import LogMelWav2Vec2Processor
+from .registration import register_auto_classes
+from .version import __version__
+
+register_auto_classes()
+
+__all__ = [
+    "LogMelWav2Vec2Config",
+    "LogMelFeatureExtractor",
+    "LogMelWav2Vec2Model",
+    "LogMelWav2Vec2PreTrainedModel",
+    "LogMelWav2Vec2ForPreTraining",
+    "LogMelWav2Vec2ForCTC",
+    "LogMelWav2Vec2Processor",
+    "register_auto_classes",
+    "__version__",
+]

@@ -1,0 +1,138 @@
+"""LogMelWav2Vec2Config: the one schema of the log-mel wav2vec 2.0 models.
+
+Field names follow transformers' Wav2Vec2Config wherever the meaning is the same.
+"""
+
+from __future__ import annotations
+
+import math
+
+from huggingface_hub.dataclasses import strict
+from transformers import PreTrainedConfig
+
+
+@strict
+class LogMelWav2Vec2Config(PreTrainedConfig):
+    model_type = "logmel_wav2vec2"
+
+    # Log-mel input (must match the feature extractor).
+    num_mel_bins: int = 80
+    sampling_rate: int = 16000
+    mel_hop_length: int = 160
+    # Conv feature encoder over mel frames: stride product 2 turns 10 ms mel frames into 20 ms frames.
+    conv_dim: list[int] | tuple[int, ...] = (512, 512)
+    conv_kernel: list[int] | tuple[int, ...] = (5, 3)
+    conv_stride: list[int] | tuple[int, ...] = (2, 1)
+    conv_bias: bool = True
+    # Transformer.
+    hidden_size: int = 768
+    num_hidden_layers: int = 12
+    num_attention_heads: int = 12
+    intermediate_size: int = 3072
+    num_conv_pos_embeddings: int = 128
+    num_conv_pos_embedding_groups: int = 16
+    hidden_dropout: float | int = 0.1
+    attention_dropout: float | int = 0.1
+    activation_dropout: float | int = 0.0
+    feat_proj_dropout: float | int = 0.0
+    final_dropout: float | int = 0.1
+    layerdrop: float | int = 0.0
+    layer_norm_eps: float | int = 1e-5
+    initializer_range: float | int = 0.02
+    # Time and channel masking (pretraining spans; SpecAugment when fine-tuning).
+    apply_spec_augment: bool = True
+    mask_time_prob: float | int = 0.065
+    mask_time_length: int = 10
+    mask_time_min_masks: int = 2
+    mask_feature_prob: float | int = 0.0
+    mask_feature_length: int = 10
+    mask_feature_min_masks: int = 0
+    # Gumbel quantizer and contrastive pretraining.
+    num_codevector_groups: int = 2
+    num_codevectors_per_group: int = 320
+    codevector_dim: int = 256
+    proj_codevector_dim: int = 256
+    contrastive_logits_temperature: float | int = 0.1
+    num_negatives: int = 100
+    diversity_loss_weight: float | int = 0.1
+    max_gumbel_temperature: float | int = 2.0
+    min_gumbel_temperature: float | int = 0.5
+    gumbel_temperature_decay: float | int = 0.999995
+    # CTC head.
+    vocab_size: int = 32
+    ctc_loss_reduction: str = "mean"
+    ctc_zero_infinity: bool = False
+    pad_token_id: int | None = 0
+    bos_token_id: int | None = None
+    eos_token_id: int | None = None
+
+    def __post_init__(self, **kwargs):
+        # Tuples come back as lists after save/load; store lists so both compare equal.
+        self.conv_dim, self.conv_kernel, self.conv_stride = (
+            list(self.conv_dim),
+            list(self.conv_kernel),
+            list(self.conv_stride),
+        )
+        super().__post_init__(**kwargs)
+
+    def validate_architecture(self):
+        if not (len(self.conv_dim) == len(self.conv_kernel) == len(self.conv_stride)) or not self.conv_dim:
+            raise ValueError(
+                "conv_dim, conv_kernel and conv_stride need the same number (>= 1) of entries, got "
+                f"{len(self.conv_dim)}, {len(self.conv_kernel)} and {len(self.conv_stride)}"
+            )
+        if self.hidden_size % self.num_attention_heads:
+            raise ValueError(
+                f"hidden_size={self.hidden_size} is not divisible by num_attention_heads={self.num_attention_heads}"
+            )
+        if self.hidden_size % self.num_conv_pos_embedding_groups:
+            raise ValueError(
+                f"hidden_size={self.hidden_size} is not divisible by "
+                f"num_conv_pos_embedding_groups={self.num_conv_pos_embedding_groups}"
+            )
+        if self.codevector_dim % self.num_codevector_groups:
+            raise ValueError(
+                f"codevector_dim={self.codevector_dim} is not divisible by "
+                f"num_codevector_groups={self.num_codevector_groups}"
+            )
+        if self.ctc_loss_reduction not in ("mean", "sum"):
+            raise ValueError(f"ctc_loss_reduction must be 'mean' or 'sum', got {self.ctc_loss_reduction!r}")
+        if self.pad_token_id is not None and not 0 <= self.pad_token_id < self.vocab_size:
+            raise ValueError(f"pad_token_id={self.pad_token_id} (the CTC blank) is outside vocab_size={self.vocab_size}")
+
+    @property
+    def inputs_to_logits_ratio(self) -> int:
+        """Audio samples per logit frame (mel hop × conv strides); the ASR pipeline's chunking needs samples."""
+        return self.mel_hop_length * math.prod(self.conv_stride)
+
+    @property
+    def num_codevectors(self) -> int:
+        return self.num_codevector_groups * self.num_codevectors_per_group
+
+    @classmethod
+    def tiny(cls, **overrides) -> LogMelWav2Vec2Config:
+        """A few-hundred-thousand-parameter model for tests and CPU demos."""
+        settings = dict(
+            num_mel_bins=80,
+            conv_dim=[64, 64],
+            hidden_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=128,
+            num_conv_pos_embeddings=16,
+            num_conv_pos_embedding_groups=4,
+            num_codevectors_per_group=16,
+            codevector_dim=32,
+            proj_codevector_dim=32,
+            num_negatives=10,
+            mask_time_length=4,
+        )
+        return cls(**{**settings, **overrides})
+
+    @classmethod
+    def base(cls, **overrides) -> LogMelWav2Vec2Config:
+        """wav2vec 2.0 BASE-sized Transformer (12 × 768, ≈95M parameters) over a log-mel conv stem."""
+        return cls(**overrides)
+
+
+__all__ = ["LogMelWav2Vec2Config"]

@@ -1,0 +1,105 @@
+"""Pure loss functions of wav2vec 2.0 pretraining and CTC fine-tuning (no modules, no config)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def codevector_perplexity(probs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Sum over groups of exp(entropy) of the codevector distribution averaged over frames.
+
+    Args:
+        probs: (N, G, V) per-frame probabilities over each group's V codevectors.
+        mask: (N,) bool frames to average over, or None for all.
+    Returns:
+        scalar in [G, G * V]: G when every frame uses one codevector per group, G * V when all are used evenly.
+    """
+    probs = probs.float()
+    if mask is not None:
+        mask = mask.to(probs.device)
+        count = mask.sum().clamp(min=1)
+        marginal = (probs * mask[:, None, None]).sum(0) / count  # (G, V)
+    else:
+        marginal = probs.mean(0)
+    entropy = -(marginal * torch.log(marginal.clamp(min=1e-7))).sum(-1)  # (G,)
+    return torch.exp(entropy).sum()
+
+
+def diversity_loss(perplexity: torch.Tensor, num_codevectors: int) -> torch.Tensor:
+    """(G·V − perplexity) / (G·V): 0 when the codebook is used evenly, near 1 when it has collapsed."""
+    return (num_codevectors - perplexity) / num_codevectors
+
+
+def contrastive_loss(
+    context: torch.Tensor,
+    targets: torch.Tensor,
+    negative_indices: torch.Tensor,
+    mask: torch.Tensor,
+    temperature: float,
+    target_ids: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """InfoNCE over cosine similarities: each masked frame must pick its own target among K negatives.
+
+    Computed in fp32 whatever the autocast dtype (bf16/fp16 logits overflow or lose the ranking).
+    Similarities are taken once per utterance as a (T, T) matrix and the negatives gathered from it,
+    which costs B·T·T instead of N·K·D memory.
+
+    Args:
+        context: (B, T, D) projected Transformer outputs.
+        targets: (B, T, D) projected quantized targets.
+        negative_indices: (B, T, K) frame indices of the negatives of each frame.
+        mask: (B, T) bool masked frames (where the loss is taken).
+        temperature: κ, the divisor of the cosine logits.
+        target_ids: (B, T) optional ids of the targets (the quantizer's code ids); a negative whose id
+            equals the positive's is the same vector and is left out.
+    Returns:
+        (loss summed over masked frames, number of masked frames whose positive scored highest).
+    """
+    with torch.autocast(device_type=context.device.type, enabled=False):
+        context = F.normalize(context.float(), dim=-1)
+        targets = F.normalize(targets.float(), dim=-1)
+        similarity = torch.bmm(context, targets.transpose(1, 2)) / temperature  # (B, T, T)
+        negative_indices = negative_indices.to(context.device)
+        positive = similarity.diagonal(dim1=1, dim2=2)[..., None]  # (B, T, 1)
+        negatives = similarity.gather(2, negative_indices)  # (B, T, K)
+        if target_ids is not None:
+            negative_ids = target_ids.gather(1, negative_indices.flatten(1)).view_as(negative_indices)
+            negatives = negatives.masked_fill(negative_ids == target_ids[..., None], float("-inf"))
+        logits = torch.cat([positive, negatives], dim=-1)[mask]  # (N, K + 1)
+        zeros = torch.zeros(logits.shape[0], dtype=torch.long, device=logits.device)
+        loss = F.cross_entropy(logits, zeros, reduction="sum")
+        correct = (logits.argmax(-1) == 0).sum()
+    return loss, correct
+
+
+def ctc_loss(
+    logits: torch.Tensor,
+    logit_lengths: torch.Tensor,
+    labels: torch.Tensor,
+    blank_id: int,
+    reduction: str = "mean",
+    zero_infinity: bool = False,
+) -> torch.Tensor:
+    """CTC loss of frame logits against label ids, computed in fp32.
+
+    Args:
+        logits: (B, T, V) unnormalised scores.
+        logit_lengths: (B,) valid frames.
+        labels: (B, S) label ids, -100 (or any negative) where padded.
+        reduction: "mean" (per target length, then batch mean, as torch), "sum" or "none".
+    """
+    valid = labels >= 0
+    label_lengths = valid.sum(-1)
+    flat_labels = labels.masked_select(valid)
+    log_probs = F.log_softmax(logits.float(), dim=-1).transpose(0, 1)  # (T, B, V)
+    with torch.backends.cudnn.flags(enabled=False):
+        return F.ctc_loss(
+            log_probs,
+            flat_labels,
+            logit_lengths,
+            label_lengths,
+            blank=blank_id,
+            reduction=reduction,
+            zero_infinity=zero_infinity,
+        )

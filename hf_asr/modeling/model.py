@@ -1,0 +1,353 @@
+"""Log-mel wav2vec 2.0 models: the only file that reads the config; it builds the components and the heads."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+from transformers import initialization as init
+
+from .configuration import LogMelWav2Vec2Config
+from .feature_encoder import ConvFeatureEncoder, FeatureProjection, frame_mask_from_lengths
+from .losses import contrastive_loss, ctc_loss, diversity_loss
+from .masking import compute_span_mask, sample_negative_indices
+from .outputs import LogMelWav2Vec2BaseModelOutput, LogMelWav2Vec2CTCOutput, LogMelWav2Vec2ForPreTrainingOutput
+from .quantizer import GumbelVectorQuantizer
+from .transformer import ConvPositionalEmbedding, TransformerEncoder
+
+# Everything a Hub folder needs so that each Auto class resolves to the shipped code.
+HUB_AUTO_MAP = {
+    "AutoConfig": "configuration.LogMelWav2Vec2Config",
+    "AutoModel": "model.LogMelWav2Vec2Model",
+    "AutoModelForCTC": "model.LogMelWav2Vec2ForCTC",
+    "AutoModelForPreTraining": "model.LogMelWav2Vec2ForPreTraining",
+    "AutoFeatureExtractor": "feature_extraction.LogMelFeatureExtractor",
+    "AutoProcessor": "processing.LogMelWav2Vec2Processor",
+}
+
+
+class LogMelWav2Vec2PreTrainedModel(PreTrainedModel):
+    config_class = LogMelWav2Vec2Config
+    base_model_prefix = "wav2vec2"
+    main_input_name = "input_features"
+    input_modalities = "audio"
+    supports_gradient_checkpointing = True
+    _supports_sdpa = True
+    # The CTC loss is a per-batch mean, not a sum over tokens: the Trainer must divide it by
+    # gradient-accumulation steps and must not multiply it by the world size.
+    accepts_loss_kwargs = False
+
+    @torch.no_grad()
+    def _init_weights(self, module: nn.Module) -> None:
+        std = self.config.initializer_range
+        if isinstance(module, GumbelVectorQuantizer):
+            init.normal_(module.weight_proj.weight, mean=0.0, std=1.0)
+            init.zeros_(module.weight_proj.bias)
+            init.uniform_(module.codevectors)
+        elif isinstance(module, ConvPositionalEmbedding):
+            conv = module.conv
+            init.normal_(conv.parametrizations.weight.original1, mean=0.0,
+                         std=2 * math.sqrt(1 / (conv.kernel_size[0] * conv.in_channels)))
+            init.constant_(conv.parametrizations.weight.original0, 1.0)
+            init.zeros_(conv.bias)
+        elif isinstance(module, nn.Conv1d):
+            init.kaiming_normal_(module.weight)
+            if module.bias is not None:
+                bound = 1 / math.sqrt(module.in_channels * module.kernel_size[0] / module.groups)
+                init.uniform_(module.bias, a=-bound, b=bound)
+        elif isinstance(module, nn.Linear):
+            init.normal_(module.weight, mean=0.0, std=std)
+            if module.bias is not None:
+                init.zeros_(module.bias)
+        elif isinstance(module, nn.LayerNorm):
+            init.ones_(module.weight)
+            init.zeros_(module.bias)
+        elif isinstance(module, LogMelWav2Vec2Model):
+            init.uniform_(module.masked_spec_embed)
+
+    def save_pretrained(self, save_directory: Any, *args: Any, **kwargs: Any) -> None:
+        # register_for_auto_class writes only AutoConfig and this head into auto_map; a Hub folder
+        # must resolve every Auto class to the shipped code.
+        self.config.auto_map = dict(HUB_AUTO_MAP)
+        super().save_pretrained(save_directory, *args, **kwargs)
+
+
+class LogMelWav2Vec2Model(LogMelWav2Vec2PreTrainedModel):
+    """Log-mel frames -> conv feature encoder -> projection -> (masking) -> Transformer."""
+
+    def __init__(self, config: LogMelWav2Vec2Config) -> None:
+        super().__init__(config)
+        self.feature_encoder = ConvFeatureEncoder(
+            config.num_mel_bins, config.conv_dim, config.conv_kernel, config.conv_stride, config.conv_bias
+        )
+        self.feature_projection = FeatureProjection(
+            config.conv_dim[-1], config.hidden_size, config.feat_proj_dropout, config.layer_norm_eps
+        )
+        self.masked_spec_embed = nn.Parameter(torch.empty(config.hidden_size))
+        self.encoder = TransformerEncoder(
+            hidden_size=config.hidden_size,
+            num_layers=config.num_hidden_layers,
+            num_heads=config.num_attention_heads,
+            intermediate_size=config.intermediate_size,
+            pos_kernel=config.num_conv_pos_embeddings,
+            pos_groups=config.num_conv_pos_embedding_groups,
+            hidden_dropout=config.hidden_dropout,
+            attention_dropout=config.attention_dropout,
+            activation_dropout=config.activation_dropout,
+            layerdrop=config.layerdrop,
+            layer_norm_eps=config.layer_norm_eps,
+        )
+        self.post_init()
+
+    def freeze_feature_encoder(self) -> None:
+        """Stop gradients into the conv feature encoder (common when fine-tuning a pretrained encoder)."""
+        self.feature_encoder.freeze()
+
+    def frame_lengths(self, input_features: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+        """(B,) valid encoder frames, after checking the features; raises when an utterance is too short."""
+        if input_features.ndim != 3:
+            raise ValueError(
+                f"input_features must be (batch, frames, {self.config.num_mel_bins}) log-mel features, got shape "
+                f"{tuple(input_features.shape)}; for one utterance add a batch dimension (features[None])."
+            )
+        if input_features.shape[-1] != self.config.num_mel_bins:
+            raise ValueError(
+                f"input_features have {input_features.shape[-1]} mel bins per frame, but the model expects "
+                f"{self.config.num_mel_bins} (config.num_mel_bins): use the feature extractor saved with the model."
+            )
+        if attention_mask is None:
+            mel_lengths = torch.full((input_features.shape[0],), input_features.shape[1], device=input_features.device)
+        else:
+            mel_lengths = attention_mask.sum(-1).long()
+        lengths = self.feature_encoder.output_lengths(mel_lengths)
+        too_short = (lengths <= 0).nonzero().flatten().tolist()
+        if too_short:
+            raise ValueError(
+                f"Utterance(s) {too_short} have {[int(mel_lengths[i]) for i in too_short]} log-mel frames, too few "
+                f"for the conv feature encoder (kernels {self.config.conv_kernel}): each needs at least 1 frame of "
+                f"audio ({self.config.mel_hop_length} samples)."
+            )
+        return lengths
+
+    def forward(
+        self,
+        input_features: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        mask_time_indices: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> LogMelWav2Vec2BaseModelOutput | tuple:
+        """input_features: (B, T_mel, n_mels); attention_mask: (B, T_mel); mask_time_indices: (B, T) bool."""
+        lengths = self.frame_lengths(input_features, attention_mask)
+        extract = self.feature_encoder(input_features, lengths=None if attention_mask is None else attention_mask.sum(-1))
+        frame_mask = frame_mask_from_lengths(lengths, extract.shape[1])  # (B, T)
+        hidden, normed = self.feature_projection(extract)
+        hidden = self._mask_hidden_states(hidden, lengths, mask_time_indices)
+        hidden, all_hidden, attentions = self.encoder(
+            hidden,
+            frame_mask if attention_mask is not None else None,
+            implementation=self.config._attn_implementation or "sdpa",
+            output_hidden_states=bool(output_hidden_states),
+            output_attentions=bool(output_attentions),
+        )
+        output = LogMelWav2Vec2BaseModelOutput(
+            last_hidden_state=hidden,
+            extract_features=normed,
+            frame_mask=frame_mask,
+            hidden_states=all_hidden,
+            attentions=attentions,
+        )
+        return output if return_dict is not False else output.to_tuple()
+
+    def _mask_hidden_states(
+        self, hidden: torch.Tensor, lengths: torch.Tensor, mask_time_indices: torch.Tensor | None
+    ) -> torch.Tensor:
+        """Replace masked frames by the learned mask embedding; SpecAugment-style masks when training."""
+        config = self.config
+        if mask_time_indices is not None:
+            return torch.where(mask_time_indices.to(hidden.device)[..., None], self.masked_spec_embed.to(hidden.dtype), hidden)
+        if not (self.training and config.apply_spec_augment):
+            return hidden
+        batch, time, channels = hidden.shape
+        if config.mask_time_prob > 0:
+            time_mask = compute_span_mask(
+                lengths, time, config.mask_time_prob, config.mask_time_length, config.mask_time_min_masks
+            ).to(hidden.device)
+            hidden = torch.where(time_mask[..., None], self.masked_spec_embed.to(hidden.dtype), hidden)
+        if config.mask_feature_prob > 0:
+            channel_mask = compute_span_mask(
+                torch.full((batch,), channels), channels, config.mask_feature_prob, config.mask_feature_length,
+                config.mask_feature_min_masks,
+            ).to(hidden.device)
+            hidden = hidden.masked_fill(channel_mask[:, None, :], 0.0)
+        return hidden
+
+
+class LogMelWav2Vec2ForPreTraining(LogMelWav2Vec2PreTrainedModel):
+    """Contrastive pretraining: masked Transformer outputs must identify their quantized targets."""
+
+    def __init__(self, config: LogMelWav2Vec2Config) -> None:
+        super().__init__(config)
+        self.wav2vec2 = LogMelWav2Vec2Model(config)
+        self.quantizer = GumbelVectorQuantizer(
+            config.conv_dim[-1], config.num_codevector_groups, config.num_codevectors_per_group, config.codevector_dim
+        )
+        self.project_hid = nn.Linear(config.hidden_size, config.proj_codevector_dim)
+        self.project_q = nn.Linear(config.codevector_dim, config.proj_codevector_dim)
+        self.quantizer.set_temperature(config.max_gumbel_temperature)
+        self.post_init()
+
+    def set_gumbel_temperature(self, temperature: float) -> None:
+        self.quantizer.set_temperature(temperature)
+
+    def gumbel_temperature_at(self, step: int) -> float:
+        """max(max_T · decay^step, min_T): the wav2vec 2.0 schedule."""
+        config = self.config
+        return max(config.max_gumbel_temperature * config.gumbel_temperature_decay**step, config.min_gumbel_temperature)
+
+    def freeze_feature_encoder(self) -> None:
+        self.wav2vec2.freeze_feature_encoder()
+
+    def forward(
+        self,
+        input_features: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        mask_time_indices: torch.Tensor | None = None,
+        sampled_negative_indices: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> LogMelWav2Vec2ForPreTrainingOutput | tuple:
+        """input_features: (B, T_mel, n_mels); mask_time_indices: (B, T) bool; sampled_negative_indices: (B, T, K).
+
+        Masks and negatives are drawn here when not given (collators give them, drawn with a seeded generator).
+        """
+        config = self.config
+        lengths = self.wav2vec2.frame_lengths(input_features, attention_mask)
+        time = int(self.wav2vec2.feature_encoder.output_lengths(torch.tensor([input_features.shape[1]]))[0])
+        if mask_time_indices is None:
+            mask_time_indices = compute_span_mask(
+                lengths, time, config.mask_time_prob, config.mask_time_length, max(config.mask_time_min_masks, 1)
+            )
+        if sampled_negative_indices is None:
+            sampled_negative_indices = sample_negative_indices(mask_time_indices, lengths, config.num_negatives)
+        device = input_features.device
+        mask_time_indices = mask_time_indices.to(device=device, dtype=torch.bool)
+        outputs = self.wav2vec2(
+            input_features,
+            attention_mask=attention_mask,
+            mask_time_indices=mask_time_indices,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+        )
+        context = self.project_hid(outputs.last_hidden_state)  # (B, T, P)
+        quantized, perplexity, code_ids = self.quantizer(outputs.extract_features, outputs.frame_mask)
+        targets = self.project_q(quantized.to(context.dtype))  # (B, T, P)
+        loss_sum, correct = contrastive_loss(
+            context,
+            targets,
+            sampled_negative_indices.to(device),
+            mask_time_indices,
+            config.contrastive_logits_temperature,
+            target_ids=code_ids,
+        )
+        num_masked = mask_time_indices.sum()
+        contrastive = loss_sum / num_masked.clamp(min=1)
+        diversity = diversity_loss(perplexity, config.num_codevectors)
+        output = LogMelWav2Vec2ForPreTrainingOutput(
+            loss=contrastive + config.diversity_loss_weight * diversity,
+            contrastive_loss=contrastive.detach(),
+            diversity_loss=diversity.detach(),
+            codevector_perplexity=perplexity.detach(),
+            contrastive_accuracy=(correct.float() / num_masked.clamp(min=1)).detach(),
+            num_masked_frames=num_masked,
+            projected_states=context,
+            projected_quantized_states=targets,
+            mask_time_indices=mask_time_indices,
+            hidden_states=outputs.hidden_states,
+            attentions=outputs.attentions,
+        )
+        return output if return_dict is not False else output.to_tuple()
+
+
+class LogMelWav2Vec2ForCTC(LogMelWav2Vec2PreTrainedModel):
+    """Encoder + linear CTC head over characters; blank = config.pad_token_id."""
+
+    def __init__(self, config: LogMelWav2Vec2Config) -> None:
+        super().__init__(config)
+        self.wav2vec2 = LogMelWav2Vec2Model(config)
+        self.dropout = nn.Dropout(config.final_dropout)
+        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size)
+        self.post_init()
+
+    def freeze_feature_encoder(self) -> None:
+        self.wav2vec2.freeze_feature_encoder()
+
+    def forward(
+        self,
+        input_features: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> LogMelWav2Vec2CTCOutput | tuple:
+        """input_features: (B, T_mel, n_mels); labels: (B, S) ids, -100 where padded -> logits (B, T, V)."""
+        outputs = self.wav2vec2(
+            input_features,
+            attention_mask=attention_mask,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+        )
+        logits = self.lm_head(self.dropout(outputs.last_hidden_state))
+        logit_lengths = outputs.frame_mask.sum(-1)
+        loss = None
+        if labels is not None:
+            self._check_labels(labels)
+            loss = ctc_loss(
+                logits,
+                logit_lengths,
+                labels,
+                blank_id=self.config.pad_token_id,
+                reduction=self.config.ctc_loss_reduction,
+                zero_infinity=self.config.ctc_zero_infinity,
+            )
+        output = LogMelWav2Vec2CTCOutput(
+            loss=loss,
+            logits=logits,
+            logit_lengths=logit_lengths,
+            hidden_states=outputs.hidden_states,
+            attentions=outputs.attentions,
+        )
+        return output if return_dict is not False else output.to_tuple()
+
+    def _check_labels(self, labels: torch.Tensor) -> None:
+        """Reject label ids the CTC head cannot emit, naming the utterance and the id."""
+        vocab_size, blank = self.config.vocab_size, self.config.pad_token_id
+        bad = ((labels >= vocab_size) | ((labels < 0) & (labels != -100)) | (labels == blank)).nonzero()
+        if len(bad):
+            row, col = bad[0].tolist()
+            value = int(labels[row, col])
+            reason = "is the CTC blank (pad) id" if value == blank else f"is outside the vocabulary [0, {vocab_size})"
+            raise ValueError(
+                f"labels of utterance {row} hold id {value} at position {col}, which {reason}; pad labels with -100."
+            )
+
+
+for _cls, _auto in (
+    (LogMelWav2Vec2Model, "AutoModel"),
+    (LogMelWav2Vec2ForCTC, "AutoModelForCTC"),
+    (LogMelWav2Vec2ForPreTraining, "AutoModelForPreTraining"),
+):
+    _cls.register_for_auto_class(_auto)
+
+__all__ = [
+    "LogMelWav2Vec2PreTrainedModel",
+    "LogMelWav2Vec2Model",
+    "LogMelWav2Vec2ForPreTraining",
+    "LogMelWav2Vec2ForCTC",
+]

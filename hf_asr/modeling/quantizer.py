@@ -1,0 +1,60 @@
+"""Gumbel-softmax product quantizer of wav2vec 2.0 (G groups × V codevectors each)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .losses import codevector_perplexity
+
+
+class GumbelVectorQuantizer(nn.Module):
+    """Maps each frame to one codevector per group and concatenates them.
+
+    Training draws hard Gumbel-softmax samples at `temperature` (straight-through gradients); evaluation
+    takes the argmax. The temperature lives here and is annealed from outside (a Trainer callback)
+    through `set_temperature`.
+    """
+
+    def __init__(self, input_dim: int, num_groups: int, num_codevectors_per_group: int, codevector_dim: int) -> None:
+        super().__init__()
+        if codevector_dim % num_groups != 0:
+            raise ValueError(
+                f"codevector_dim={codevector_dim} must be divisible by num_codevector_groups={num_groups}"
+            )
+        self.num_groups = num_groups
+        self.num_vars = num_codevectors_per_group
+        self.codevectors = nn.Parameter(torch.empty(1, num_groups * num_codevectors_per_group, codevector_dim // num_groups))
+        self.weight_proj = nn.Linear(input_dim, num_groups * num_codevectors_per_group)
+        self.temperature = 2.0
+
+    def set_temperature(self, temperature: float) -> None:
+        self.temperature = float(temperature)
+
+    def forward(
+        self, features: torch.Tensor, frame_mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """features: (B, T, C); frame_mask: (B, T) bool frames counted in the perplexity.
+
+        Returns:
+            quantized (B, T, codevector_dim), perplexity (scalar), code ids (B, T) (one id per combination).
+        """
+        batch, time, _ = features.shape
+        with torch.autocast(device_type=features.device.type, enabled=False):
+            logits = self.weight_proj(features.float()).view(batch * time, self.num_groups, self.num_vars)
+            if self.training:
+                one_hot = F.gumbel_softmax(logits, tau=self.temperature, hard=True, dim=-1)
+                probs = logits.softmax(-1)
+            else:
+                one_hot = F.one_hot(logits.argmax(-1), self.num_vars).to(logits.dtype)
+                probs = one_hot
+            mask = frame_mask.reshape(-1) if frame_mask is not None else None
+            perplexity = codevector_perplexity(probs, mask)
+            # (BT, G, V, 1) * (1, G, V, D/G) summed over V -> (BT, G, D/G)
+            codevectors = self.codevectors.float().view(1, self.num_groups, self.num_vars, -1)
+            quantized = (one_hot[..., None] * codevectors).sum(2).reshape(batch, time, -1)
+            codes = one_hot.argmax(-1)  # (BT, G)
+            radix = self.num_vars ** torch.arange(self.num_groups, device=codes.device)
+            code_ids = (codes * radix).sum(-1).view(batch, time)
+        return quantized, perplexity, code_ids
