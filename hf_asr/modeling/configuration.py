@@ -39,9 +39,11 @@ class LogMelWav2Vec2Config(PreTrainedConfig):
     layerdrop: float | int = 0.0
     layer_norm_eps: float | int = 1e-5
     initializer_range: float | int = 0.02
-    # Time and channel masking (pretraining spans; SpecAugment when fine-tuning).
+    # Time and channel masking, with transformers' meaning: mask_time_prob * length / mask_time_length
+    # spans per utterance. 0.65 × span 10 is wav2vec 2.0's p = 0.065 start probability (≈49% of frames
+    # masked) for pretraining; fine-tuning (SpecAugment) usually lowers it to ≈0.05.
     apply_spec_augment: bool = True
-    mask_time_prob: float | int = 0.065
+    mask_time_prob: float | int = 0.65
     mask_time_length: int = 10
     mask_time_min_masks: int = 2
     mask_feature_prob: float | int = 0.0
@@ -98,7 +100,9 @@ class LogMelWav2Vec2Config(PreTrainedConfig):
         if self.ctc_loss_reduction not in ("mean", "sum"):
             raise ValueError(f"ctc_loss_reduction must be 'mean' or 'sum', got {self.ctc_loss_reduction!r}")
         if self.pad_token_id is not None and not 0 <= self.pad_token_id < self.vocab_size:
-            raise ValueError(f"pad_token_id={self.pad_token_id} (the CTC blank) is outside vocab_size={self.vocab_size}")
+            raise ValueError(
+                f"pad_token_id={self.pad_token_id} (the CTC blank) is outside vocab_size={self.vocab_size}"
+            )
 
     @property
     def inputs_to_logits_ratio(self) -> int:

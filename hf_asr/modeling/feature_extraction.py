@@ -114,9 +114,7 @@ class LogMelFeatureExtractor(SequenceFeatureExtractor):
                 f"resample it first (datasets: cast_column('audio', Audio(sampling_rate={self.sampling_rate}))) "
                 "or pass resample=True."
             )
-        waveforms = [
-            self._check_waveform(w, i, downmix) for i, w in enumerate(self._as_list(raw_speech))
-        ]
+        waveforms = [self._check_waveform(w, i, downmix) for i, w in enumerate(self._as_list(raw_speech))]
         if sampling_rate != self.sampling_rate:
             waveforms = [torchaudio.functional.resample(w, sampling_rate, self.sampling_rate) for w in waveforms]
         features, lengths = self.extract(waveforms)
@@ -179,7 +177,9 @@ class LogMelFeatureExtractor(SequenceFeatureExtractor):
             elif array.dtype == np.uint8:
                 array = (array.astype(np.float32) - 128.0) / 128.0
             elif not np.issubdtype(array.dtype, np.floating):
-                raise ValueError(f"Utterance {index}: samples of type {array.dtype} are not audio (use float or int16).")
+                raise ValueError(
+                    f"Utterance {index}: samples of type {array.dtype} are not audio (use float or int16)."
+                )
             tensor = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
         if tensor.dtype == torch.int16:
             tensor = tensor.float() / 2.0**15

@@ -49,8 +49,11 @@ class LogMelWav2Vec2PreTrainedModel(PreTrainedModel):
             init.uniform_(module.codevectors)
         elif isinstance(module, ConvPositionalEmbedding):
             conv = module.conv
-            init.normal_(conv.parametrizations.weight.original1, mean=0.0,
-                         std=2 * math.sqrt(1 / (conv.kernel_size[0] * conv.in_channels)))
+            init.normal_(
+                conv.parametrizations.weight.original1,
+                mean=0.0,
+                std=2 * math.sqrt(1 / (conv.kernel_size[0] * conv.in_channels)),
+            )
             init.constant_(conv.parametrizations.weight.original0, 1.0)
             init.zeros_(conv.bias)
         elif isinstance(module, nn.Conv1d):
@@ -143,7 +146,9 @@ class LogMelWav2Vec2Model(LogMelWav2Vec2PreTrainedModel):
     ) -> LogMelWav2Vec2BaseModelOutput | tuple:
         """input_features: (B, T_mel, n_mels); attention_mask: (B, T_mel); mask_time_indices: (B, T) bool."""
         lengths = self.frame_lengths(input_features, attention_mask)
-        extract = self.feature_encoder(input_features, lengths=None if attention_mask is None else attention_mask.sum(-1))
+        extract = self.feature_encoder(
+            input_features, lengths=None if attention_mask is None else attention_mask.sum(-1)
+        )
         frame_mask = frame_mask_from_lengths(lengths, extract.shape[1])  # (B, T)
         hidden, normed = self.feature_projection(extract)
         hidden = self._mask_hidden_states(hidden, lengths, mask_time_indices)
@@ -169,7 +174,9 @@ class LogMelWav2Vec2Model(LogMelWav2Vec2PreTrainedModel):
         """Replace masked frames by the learned mask embedding; SpecAugment-style masks when training."""
         config = self.config
         if mask_time_indices is not None:
-            return torch.where(mask_time_indices.to(hidden.device)[..., None], self.masked_spec_embed.to(hidden.dtype), hidden)
+            return torch.where(
+                mask_time_indices.to(hidden.device)[..., None], self.masked_spec_embed.to(hidden.dtype), hidden
+            )
         if not (self.training and config.apply_spec_augment):
             return hidden
         batch, time, channels = hidden.shape
@@ -180,7 +187,10 @@ class LogMelWav2Vec2Model(LogMelWav2Vec2PreTrainedModel):
             hidden = torch.where(time_mask[..., None], self.masked_spec_embed.to(hidden.dtype), hidden)
         if config.mask_feature_prob > 0:
             channel_mask = compute_span_mask(
-                torch.full((batch,), channels), channels, config.mask_feature_prob, config.mask_feature_length,
+                torch.full((batch,), channels),
+                channels,
+                config.mask_feature_prob,
+                config.mask_feature_length,
                 config.mask_feature_min_masks,
             ).to(hidden.device)
             hidden = hidden.masked_fill(channel_mask[:, None, :], 0.0)

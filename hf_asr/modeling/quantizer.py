@@ -20,12 +20,12 @@ class GumbelVectorQuantizer(nn.Module):
     def __init__(self, input_dim: int, num_groups: int, num_codevectors_per_group: int, codevector_dim: int) -> None:
         super().__init__()
         if codevector_dim % num_groups != 0:
-            raise ValueError(
-                f"codevector_dim={codevector_dim} must be divisible by num_codevector_groups={num_groups}"
-            )
+            raise ValueError(f"codevector_dim={codevector_dim} must be divisible by num_codevector_groups={num_groups}")
         self.num_groups = num_groups
         self.num_vars = num_codevectors_per_group
-        self.codevectors = nn.Parameter(torch.empty(1, num_groups * num_codevectors_per_group, codevector_dim // num_groups))
+        self.codevectors = nn.Parameter(
+            torch.empty(1, num_groups * num_codevectors_per_group, codevector_dim // num_groups)
+        )
         self.weight_proj = nn.Linear(input_dim, num_groups * num_codevectors_per_group)
         self.temperature = 2.0
 

@@ -118,7 +118,12 @@ class TransformerEncoder(nn.Module):
         self.dropout = nn.Dropout(hidden_dropout)
         self.layers = nn.ModuleList(
             EncoderLayer(
-                hidden_size, num_heads, intermediate_size, attention_dropout, activation_dropout, hidden_dropout,
+                hidden_size,
+                num_heads,
+                intermediate_size,
+                attention_dropout,
+                activation_dropout,
+                hidden_dropout,
                 layer_norm_eps,
             )
             for _ in range(num_layers)
@@ -158,6 +163,8 @@ class TransformerEncoder(nn.Module):
         x = self.layer_norm(x)
         if output_hidden_states:
             hidden_states.append(x)
-        return x, (tuple(hidden_states) if output_hidden_states else None), (
-            tuple(attentions) if output_attentions else None
+        return (
+            x,
+            (tuple(hidden_states) if output_hidden_states else None),
+            (tuple(attentions) if output_attentions else None),
         )

@@ -1,0 +1,37 @@
+"""Saving a Hub-ready model folder: weights, config with the full auto_map, processor and the model code."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def save_model_folder(model: Any, processor: Any, out_dir: str | os.PathLike, **save_kwargs: Any) -> Path:
+    """Write `model` and `processor` into `out_dir` atomically.
+
+    Everything is written to a temporary sibling folder first and renamed into place, so an interrupted
+    save never leaves a half-written folder, and a previous folder is replaced only once the new one is whole.
+    The folder loads with the Auto classes (with hf_asr imported, or without it through
+    `trust_remote_code=True`, since the model code is copied in).
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        model.save_pretrained(staging, **save_kwargs)
+        if processor is not None:
+            processor.save_pretrained(staging)
+        if out_dir.exists():
+            previous = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+            out_dir.rename(previous)
+            staging.rename(out_dir)
+            shutil.rmtree(previous)
+        else:
+            staging.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir
