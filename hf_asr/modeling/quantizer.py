@@ -51,9 +51,10 @@ class GumbelVectorQuantizer(nn.Module):
                 probs = one_hot
             mask = frame_mask.reshape(-1) if frame_mask is not None else None
             perplexity = codevector_perplexity(probs, mask)
-            # (BT, G, V, 1) * (1, G, V, D/G) summed over V -> (BT, G, D/G)
-            codevectors = self.codevectors.float().view(1, self.num_groups, self.num_vars, -1)
-            quantized = (one_hot[..., None] * codevectors).sum(2).reshape(batch, time, -1)
+            # (BT, G, V) x (G, V, D/G) -> (BT, G, D/G) as a batched matmul over groups: broadcasting the
+            # one-hot against the codebook would materialise a (BT, G, V, D/G) tensor (gigabytes at BASE size).
+            codevectors = self.codevectors.float().view(self.num_groups, self.num_vars, -1)
+            quantized = torch.bmm(one_hot.transpose(0, 1), codevectors).transpose(0, 1).reshape(batch, time, -1)
             codes = one_hot.argmax(-1)  # (BT, G)
             radix = self.num_vars ** torch.arange(self.num_groups, device=codes.device)
             code_ids = (codes * radix).sum(-1).view(batch, time)
