@@ -1,7 +1,99 @@
-"""Subcommands of this area for `hf-asr` (see hf_asr/cli.py)."""
+"""Subcommands of this area for `hf-asr` (see hf_asr/cli.py): make-corpus, build-vocab."""
+
+from __future__ import annotations
 
 import argparse
+import sys
+import time
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this area's subcommands; each sets `run=callable(args) -> int`."""
+    make = subparsers.add_parser(
+        "make-corpus",
+        help="speak real sentences with espeak-ng/flite voices into a train/validation/test corpus",
+        description="Build a synthetic speech corpus (datasets save_to_disk folder), split by sentence.",
+    )
+    make.add_argument("--out", required=True, help="output folder (written atomically)")
+    make.add_argument("--num-sentences", type=int, required=True)
+    make.add_argument("--voices-per-sentence", type=int, required=True)
+    make.add_argument("--seed", type=int, default=0)
+    make.add_argument("--sentences", default=None, help="text file, one sentence per line (default: Debian fortunes)")
+    make.add_argument("--noise-snr-db", type=float, default=None, help="add white noise at this SNR")
+    make.add_argument("--num-voices", type=int, default=None, help="size of the voice pool")
+    make.add_argument("--num-workers", type=int, default=2, help="synthesis processes")
+    make.add_argument("--engines", nargs="+", default=["espeak-ng", "flite"], help="TTS engines to draw voices from")
+    make.add_argument(
+        "--split-fractions", type=float, nargs=3, default=(0.8, 0.1, 0.1), metavar=("TRAIN", "VALID", "TEST")
+    )
+    make.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
+    make.set_defaults(run=_make_corpus)
+
+    vocab = subparsers.add_parser(
+        "build-vocab",
+        help="build the character CTC tokenizer from a corpus' training transcripts",
+        description="Write vocab.json + tokenizer files; report characters of other splits that would be unknown.",
+    )
+    vocab.add_argument("--corpus", required=True, help="saved corpus folder, audiofolder directory or Hub name")
+    vocab.add_argument("--out", required=True, help="folder for the tokenizer files")
+    vocab.add_argument("--text-column", default="text")
+    vocab.add_argument("--train-split", default="train", help="split whose characters form the vocabulary")
+    vocab.set_defaults(run=_build_vocab)
+
+
+def _make_corpus(args: argparse.Namespace) -> int:
+    from .corpus import build_corpus
+
+    start = time.perf_counter()
+    corpus = build_corpus(
+        args.out,
+        num_sentences=args.num_sentences,
+        voices_per_sentence=args.voices_per_sentence,
+        seed=args.seed,
+        sentence_source=args.sentences,
+        noise_snr_db=args.noise_snr_db,
+        split_fractions=tuple(args.split_fractions),
+        num_workers=args.num_workers,
+        num_voices=args.num_voices,
+        overwrite=args.overwrite,
+        engines=tuple(args.engines),
+    )
+    elapsed = time.perf_counter() - start
+    total = sum(len(split) for split in corpus.values())
+    hours = sum(sum(split["duration"]) for split in corpus.values()) / 3600
+    sizes = ", ".join(f"{name} {len(split)}" for name, split in corpus.items())
+    print(f"wrote {args.out}: {sizes} utterances, {hours:.2f} h of audio, {total / elapsed:.1f} utterances/s")
+    return 0
+
+
+def _build_vocab(args: argparse.Namespace) -> int:
+    import datasets
+
+    from .loading import load_corpus
+    from .text import find_unknown_characters, normalize_transcript
+    from .vocab import build_tokenizer
+
+    corpus = load_corpus(args.corpus, text_column=args.text_column)
+    splits = dict(corpus) if isinstance(corpus, datasets.DatasetDict) else {args.train_split: corpus}
+    if args.train_split not in splits:
+        print(f"error: {args.corpus} has no split {args.train_split!r}; its splits are {list(splits)}", file=sys.stderr)
+        return 2
+    # select_columns first: reading a column of the full dataset would decode every audio file.
+    texts = {name: list(split.select_columns([args.text_column])[args.text_column]) for name, split in splits.items()}
+    train_texts = texts[args.train_split]
+    unnormalised = sum(text != normalize_transcript(text) for text in train_texts)
+    if unnormalised:
+        print(
+            f"warning: {unnormalised} of {len(train_texts)} {args.train_split} transcripts are not normalised "
+            "(hf_asr.data.text.normalize_transcript); the vocabulary keeps their characters as they are",
+            file=sys.stderr,
+        )
+    tokenizer = build_tokenizer(train_texts, out_dir=args.out)
+    alphabet = [token for token in tokenizer.get_vocab() if len(token) == 1 and token != tokenizer.word_delimiter_token]
+    print(f"wrote {args.out}: {len(tokenizer)} tokens: {''.join(alphabet)!r} + <pad> <unk> |")
+    for name, split_texts in texts.items():
+        unknown = find_unknown_characters(split_texts, alphabet)
+        if unknown:
+            listed = ", ".join(f"{char!r} x{count}" for char, count in unknown.most_common())
+            print(f"{name}: characters that would become <unk>: {listed}")
+    return 0

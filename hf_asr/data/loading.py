@@ -1,0 +1,154 @@
+"""Load any speech corpus (saved with `save_to_disk`, an `audiofolder` directory, or a Hub dataset) for training.
+
+The audio column comes back decoded lazily, one example at a time, as a plain dict
+`{"array": float32 (num_samples,), "sampling_rate": int, "path": str | None}` (mono, resampled to `sampling_rate`).
+Every failure names what failed: the missing column (and the columns there are), the audio file that cannot be
+decoded, the sampling rate that does not match, the Debian packages FFmpeg needs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import datasets
+import numpy as np
+
+FFMPEG_DEBIAN_PACKAGES = "libavcodec59 libavformat59 libavutil57 libswresample4 libswscale6 libavdevice59 libavfilter8"
+
+AnyDataset = datasets.Dataset | datasets.DatasetDict | datasets.IterableDataset | datasets.IterableDatasetDict
+
+
+class CorpusError(ValueError):
+    """A corpus cannot be used as asked (missing column or split, unreadable audio, wrong sampling rate)."""
+
+
+class AudioDecodingError(CorpusError):
+    """One audio file/blob of a corpus could not be decoded; the message names it."""
+
+
+def require_audio_backend() -> None:
+    """Check that torchcodec and FFmpeg's libraries load; RuntimeError naming what to install if not.
+
+    datasets decodes every audio format through torchcodec, which loads FFmpeg's shared libraries: without them all
+    decoding fails (`audiofolder` even with `decode=False`).
+    """
+    try:
+        import torchcodec.decoders  # noqa: F401  (loads the FFmpeg libraries)
+    except (ImportError, OSError, RuntimeError) as error:
+        first_line = (str(error).splitlines() or [""])[0]
+        raise RuntimeError(
+            f"audio decoding is unavailable ({type(error).__name__}: {first_line})."
+            f" datasets needs torchcodec (`pip install torchcodec`, matching your torch) and FFmpeg's libraries: "
+            f"`apt-get install {FFMPEG_DEBIAN_PACKAGES}`"
+        ) from error
+
+
+def load_corpus(
+    source: str | Path,
+    config: str | None = None,
+    split: str | None = None,
+    audio_column: str = "audio",
+    text_column: str | None = "text",
+    sampling_rate: int = 16_000,
+    streaming: bool = False,
+    resample: bool = True,
+) -> AnyDataset:
+    """Load a corpus and make its audio column decode to mono `sampling_rate` arrays, lazily.
+
+    source: a folder written by `save_to_disk` (Dataset or DatasetDict), a local `audiofolder` directory (audio
+        files plus an optional metadata.csv/jsonl holding the transcripts), or a Hub dataset name (needs network).
+    config, split: as in `datasets.load_dataset`; `split` also picks one split of a saved DatasetDict.
+    text_column: checked to exist (None skips the check).
+    streaming: return Iterable datasets (saved folders are converted with `to_iterable_dataset`).
+    resample: if False, audio is decoded at its own rate and an example whose rate differs from `sampling_rate`
+        raises `CorpusError` naming the file and both rates.
+    Returns a Dataset/DatasetDict (IterableDataset/IterableDatasetDict when streaming) with the audio column
+    decoded per example to `{"array", "sampling_rate", "path"}` (a `with_transform`; `map`/`filter` see decoded
+    audio). Read other columns with `ds.select_columns([name])[name]`: `ds[name]` alone decodes every audio file.
+    """
+    require_audio_backend()
+    corpus = _open(source, config, split, streaming)
+    where = str(source)
+    parts = corpus.values() if isinstance(corpus, (datasets.DatasetDict, datasets.IterableDatasetDict)) else [corpus]
+    for part in parts:
+        _check_columns(part, [audio_column] + ([text_column] if text_column else []), where)
+    decoder = _AudioColumnDecoder(audio_column, sampling_rate, resample, where)
+    # Arrow keeps the undecoded {"bytes", "path"}: we decode ourselves so that errors can name the file.
+    corpus = corpus.cast_column(audio_column, datasets.Audio(decode=False))
+    if isinstance(corpus, (datasets.IterableDataset, datasets.IterableDatasetDict)):
+        return corpus.map(decoder.decode_example)
+    return corpus.with_transform(decoder.decode_batch)
+
+
+def _open(source: str | Path, config: str | None, split: str | None, streaming: bool) -> AnyDataset:
+    path = Path(source)
+    if path.is_dir() and ((path / "dataset_dict.json").exists() or (path / "state.json").exists()):
+        corpus = datasets.load_from_disk(str(path))
+        if split is not None:
+            if not isinstance(corpus, datasets.DatasetDict):
+                raise CorpusError(f"{path} holds a single Dataset, not splits; drop split={split!r}")
+            if split not in corpus:
+                raise CorpusError(f"{path} has no split {split!r}; its splits are {list(corpus)}")
+            corpus = corpus[split]
+        if streaming:
+            if isinstance(corpus, datasets.DatasetDict):
+                return datasets.IterableDatasetDict({k: v.to_iterable_dataset() for k, v in corpus.items()})
+            return corpus.to_iterable_dataset()
+        return corpus
+    if path.is_dir():
+        return datasets.load_dataset("audiofolder", data_dir=str(path), split=split, streaming=streaming)
+    if path.exists():
+        raise CorpusError(f"{path} is a file; expected a saved dataset folder, an audiofolder directory or a Hub name")
+    try:
+        return datasets.load_dataset(str(source), config, split=split, streaming=streaming)
+    except Exception as error:  # the Hub's errors rarely say that the name was taken for a missing local folder
+        raise CorpusError(
+            f"{source!r} is not a local folder and could not be loaded as a Hub dataset "
+            f"({type(error).__name__}: {error})"
+        ) from error
+
+
+def _check_columns(dataset: datasets.Dataset | datasets.IterableDataset, columns: list[str], where: str) -> None:
+    names = dataset.column_names
+    if names is None:  # a streamed dataset whose features are unknown until read
+        names = list(next(iter(dataset)).keys())
+    missing = [c for c in columns if c not in names]
+    if missing:
+        raise CorpusError(f"{where} has no column(s) {missing}; its columns are {names}")
+
+
+class _AudioColumnDecoder:
+    """Decodes `{"bytes", "path"}` values of one column into mono float32 arrays, naming the file on failure."""
+
+    def __init__(self, column: str, sampling_rate: int, resample: bool, where: str) -> None:
+        self.column = column
+        self.sampling_rate = sampling_rate
+        self.resample = resample
+        self.where = where
+        self.feature = datasets.Audio(sampling_rate=sampling_rate if resample else None, num_channels=1)
+
+    def decode_value(self, value: dict[str, Any]) -> dict[str, Any]:
+        name = value.get("path") or "<audio bytes without a path>"
+        try:
+            samples = self.feature.decode_example(value).get_all_samples()
+        except Exception as error:
+            raise AudioDecodingError(f"cannot decode audio {name!r} in {self.where}: {error}") from error
+        if samples.sample_rate != self.sampling_rate:
+            raise CorpusError(
+                f"audio {name!r} in {self.where} is sampled at {samples.sample_rate} Hz, not {self.sampling_rate} Hz; "
+                "load with resample=True or resample the corpus"
+            )
+        array = samples.data.numpy().reshape(-1).astype(np.float32, copy=False)  # (1, N) -> (N,)
+        return {"array": array, "sampling_rate": samples.sample_rate, "path": value.get("path")}
+
+    def decode_batch(self, batch: dict[str, list]) -> dict[str, list]:
+        """`with_transform` hook: the batch is a dict of columns (lists)."""
+        if self.column in batch:
+            batch[self.column] = [self.decode_value(v) for v in batch[self.column]]
+        return batch
+
+    def decode_example(self, example: dict[str, Any]) -> dict[str, Any]:
+        """`IterableDataset.map` hook: one example."""
+        example[self.column] = self.decode_value(example[self.column])
+        return example

@@ -1,0 +1,201 @@
+"""Speak sentences with Debian's `espeak-ng` and `flite` into 16 kHz mono float32 audio.
+
+Each call runs the synthesiser as a subprocess that writes a wav file into a temporary folder, reads it back and
+resamples it with torchaudio (espeak-ng writes 22.05 kHz, flite 8 or 16 kHz depending on the voice).
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import shutil
+import subprocess
+import tempfile
+import wave
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchaudio
+
+SAMPLING_RATE = 16_000
+ESPEAK = "espeak-ng"
+FLITE = "flite"
+_APT_PACKAGE = {ESPEAK: "espeak-ng", FLITE: "flite"}
+
+# espeak-ng's built-in English voices (the `mb/` ones need MBROLA databases, absent on Debian by default).
+ESPEAK_VOICES = (
+    "en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-us-nyc",
+)  # fmt: skip
+# Variants that change the speaker but stay intelligible (whisper, croak, robot... are left out).
+ESPEAK_VARIANTS = (
+    "", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5",
+    "Andy", "Annie", "edward", "john", "linda", "max", "michel", "paul", "quincy", "rob", "steph", "travis", "zac",
+)  # fmt: skip
+# flite's built-in voices (`flite -lv`); `awb_time` only says the time. `kal` is 8 kHz; `rms` ignores pitch.
+FLITE_VOICES = ("kal", "awb", "rms", "slt")
+_ESPEAK_DEFAULT_WPM = 175
+_ESPEAK_DEFAULT_PITCH = 50
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One synthetic speaker.
+
+    engine: "espeak-ng" or "flite". name: the engine's voice, for espeak-ng optionally with a variant ("en-us+m3").
+    speed: speaking rate relative to the engine's default (1.2 = 20% faster). pitch: relative pitch (1.0 = default).
+    """
+
+    engine: str
+    name: str
+    speed: float = 1.0
+    pitch: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.engine not in (ESPEAK, FLITE):
+            raise ValueError(f"unknown TTS engine {self.engine!r}; expected {ESPEAK!r} or {FLITE!r}")
+        if self.speed <= 0 or self.pitch <= 0:
+            raise ValueError(f"speed and pitch must be positive, got speed={self.speed}, pitch={self.pitch}")
+
+    @property
+    def id(self) -> str:
+        """A stable string naming this voice, used as the corpus' `speaker`."""
+        return f"{self.engine}:{self.name}:s{self.speed:.2f}:p{self.pitch:.2f}"
+
+    def command(self, text: str, wav_path: str | Path) -> list[str]:
+        """The command line that speaks `text` into `wav_path`."""
+        if self.engine == ESPEAK:
+            wpm = round(_ESPEAK_DEFAULT_WPM * self.speed)
+            pitch = min(99, max(0, round(_ESPEAK_DEFAULT_PITCH * self.pitch)))
+            return [ESPEAK, "-v", self.name, "-s", str(wpm), "-p", str(pitch), "-w", str(wav_path), "--", text]
+        return [
+            FLITE, "-voice", self.name,
+            "--setf", f"duration_stretch={1.0 / self.speed:.4f}",
+            "--setf", f"f0_shift={self.pitch:.4f}",
+            "-t", text, "-o", str(wav_path),
+        ]  # fmt: skip
+
+
+def require_program(program: str) -> str:
+    """Path of `program`; FileNotFoundError naming the Debian package to install when it is missing."""
+    path = shutil.which(program)
+    if path is None:
+        package = _APT_PACKAGE.get(program, program)
+        raise FileNotFoundError(f"{program} is not installed (or not on PATH): run `apt-get install {package}`")
+    return path
+
+
+@functools.cache
+def available_flite_voices() -> tuple[str, ...]:
+    """Voices compiled into the installed flite (`flite -lv`)."""
+    output = subprocess.run([require_program(FLITE), "-lv"], capture_output=True, text=True).stdout
+    return tuple(output.split(":", 1)[-1].split())
+
+
+def synthesize(
+    text: str,
+    voice: Voice,
+    sampling_rate: int = SAMPLING_RATE,
+    noise_snr_db: float | None = None,
+    seed: int = 0,
+) -> np.ndarray:
+    """Speak `text` with `voice`; returns float32 mono audio of shape (num_samples,) at `sampling_rate`.
+
+    With `noise_snr_db`, white Gaussian noise is added so that signal power / noise power is that many dB (power
+    measured over the whole utterance); `seed` fixes the noise. Raises FileNotFoundError when the engine is not
+    installed and RuntimeError (with the command's stderr) when it fails or produces no sound.
+    """
+    require_program(voice.engine)
+    # flite silently falls back to its default voice for an unknown name: refuse instead.
+    if voice.engine == FLITE and voice.name not in available_flite_voices():
+        raise ValueError(f"flite has no voice {voice.name!r}; it has {list(available_flite_voices())}")
+    with tempfile.TemporaryDirectory(prefix="hf_asr_tts_") as tmp:
+        wav_path = Path(tmp) / "utterance.wav"
+        command = voice.command(text, wav_path)
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0 or not wav_path.exists():
+            raise RuntimeError(
+                f"{voice.engine} failed (exit {result.returncode}) for voice {voice.id} on {text!r}: "
+                f"{result.stderr.strip() or 'no wav written'}"
+            )
+        audio, source_rate = read_wav(wav_path)
+    if source_rate != sampling_rate:
+        audio = torchaudio.functional.resample(torch.from_numpy(audio), source_rate, sampling_rate).numpy()
+    if not np.any(np.abs(audio) > 1e-4):
+        raise RuntimeError(f"{voice.engine} produced silence for voice {voice.id} on {text!r}")
+    if noise_snr_db is not None:
+        audio = add_noise(audio, noise_snr_db, np.random.default_rng(seed))
+    return audio.astype(np.float32, copy=False)
+
+
+def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
+    """Read a 16-bit PCM wav file; returns (float32 samples in [-1, 1] of shape (num_samples,), sampling rate).
+
+    Multi-channel files are averaged to mono.
+    """
+    with wave.open(str(path), "rb") as f:
+        if f.getsampwidth() != 2:
+            raise ValueError(f"{path}: expected 16-bit PCM, got {8 * f.getsampwidth()}-bit samples")
+        rate, channels = f.getframerate(), f.getnchannels()
+        pcm = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2")
+    audio = pcm.astype(np.float32) / 32768.0
+    if channels > 1:
+        audio = audio.reshape(-1, channels).mean(axis=1)
+    return audio, rate
+
+
+def add_noise(audio: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
+    """`audio` (num_samples,) plus white Gaussian noise at `snr_db` dB below the signal's mean power."""
+    signal_power = float(np.mean(audio.astype(np.float64) ** 2))
+    noise_std = np.sqrt(signal_power / 10.0 ** (snr_db / 10.0))
+    return (audio + rng.normal(0.0, noise_std, size=audio.shape)).astype(np.float32)
+
+
+def default_voices(n: int, seed: int = 0, engines: Sequence[str] = (ESPEAK, FLITE)) -> list[Voice]:
+    """`n` distinct voices with seeded speed and pitch; with both engines, every third voice is flite.
+
+    Names are drawn without replacement per engine until its list is used up (flite: those of `FLITE_VOICES` the
+    installed flite has); speed is uniform in [0.85, 1.2] and pitch in [0.8, 1.25]. The same arguments always give
+    the same list. Raises FileNotFoundError if an engine in `engines` is not installed.
+    """
+    unknown = set(engines) - {ESPEAK, FLITE}
+    if unknown or not engines:
+        raise ValueError(f"engines must be a non-empty subset of {(ESPEAK, FLITE)}, got {tuple(engines)}")
+    names = {
+        ESPEAK: [f"{v}+{var}" if var else v for v in ESPEAK_VOICES for var in ESPEAK_VARIANTS],
+        FLITE: [v for v in FLITE_VOICES if v in available_flite_voices()] if FLITE in engines else [],
+    }
+    for engine in engines:
+        require_program(engine)
+    rng = np.random.default_rng(seed)
+    pools: dict[str, list[str]] = {engine: [] for engine in engines}
+    voices: list[Voice] = []
+    seen: set[str] = set()
+    while len(voices) < n:
+        engine = engines[0] if len(engines) == 1 else (FLITE if len(voices) % 3 == 1 else ESPEAK)
+        if not pools[engine]:  # refill with a fresh shuffle once every name was used
+            pools[engine] = [names[engine][i] for i in rng.permutation(len(names[engine]))]
+        voice = Voice(
+            engine,
+            pools[engine].pop(),
+            speed=round(float(rng.uniform(0.85, 1.2)), 2),
+            pitch=round(float(rng.uniform(0.8, 1.25)), 2),
+        )
+        if voice.id not in seen:
+            seen.add(voice.id)
+            voices.append(voice)
+    return voices
+
+
+def bytes_of_wav(audio: np.ndarray, sampling_rate: int = SAMPLING_RATE) -> bytes:
+    """Encode float audio (num_samples,) as a 16-bit PCM mono wav file in memory (clipped to [-1, 1])."""
+    pcm = (np.clip(audio, -1.0, 1.0) * 32767.0).round().astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(sampling_rate)
+        f.writeframes(pcm.tobytes())
+    return buffer.getvalue()
