@@ -9,13 +9,20 @@ from pathlib import Path
 from typing import Any
 
 
-def save_model_folder(model: Any, processor: Any, out_dir: str | os.PathLike, **save_kwargs: Any) -> Path:
+def save_model_folder(
+    model: Any,
+    processor: Any,
+    out_dir: str | os.PathLike,
+    extra_files: dict[str, str] | None = None,
+    **save_kwargs: Any,
+) -> Path:
     """Write `model` and `processor` into `out_dir` atomically.
 
     Everything is written to a temporary sibling folder first and renamed into place, so an interrupted
     save never leaves a half-written folder, and a previous folder is replaced only once the new one is whole.
     The folder loads with the Auto classes (with hf_asr imported, or without it through
-    `trust_remote_code=True`, since the model code is copied in).
+    `trust_remote_code=True`, since the model code is copied in). `extra_files` maps file names to text
+    (a model card README.md, say) written into the same folder before it is moved into place.
     """
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -24,6 +31,8 @@ def save_model_folder(model: Any, processor: Any, out_dir: str | os.PathLike, **
         model.save_pretrained(staging, **save_kwargs)
         if processor is not None:
             processor.save_pretrained(staging)
+        for name, text in (extra_files or {}).items():
+            (staging / name).write_text(text)
         if out_dir.exists():
             previous = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
             out_dir.rename(previous)

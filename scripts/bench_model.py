@@ -46,6 +46,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--dtype", choices=["bf16", "fp32"], help="autocast dtype; default bf16 on GPU, fp32 on CPU")
     parser.add_argument("--compile", action="store_true", help="torch.compile hf_asr's model (GPU)")
     parser.add_argument("--only", choices=["hf_asr", "transformers"], help="measure one implementation")
+    parser.add_argument("--profile", action="store_true", help="also record the top kernels of each hf_asr phase")
     parser.add_argument("--out", default="bench_results/model.json")
     args = parser.parse_args()
     if args.device == "auto":
@@ -70,6 +71,20 @@ def peak_memory_gb(device: str) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # process peak RSS (kB -> GB)
 
 
+def top_kernels(step, args: argparse.Namespace, count: int = 12) -> list[dict]:
+    """The `count` operators with the most device (or CPU) self time over two runs of `step`."""
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if args.device == "cuda" else [])
+    with profile(activities=activities) as profiler:
+        for _ in range(2):
+            step()
+        synchronize(args.device)
+    key = "self_device_time_total" if args.device == "cuda" else "self_cpu_time_total"
+    events = sorted(profiler.key_averages(), key=lambda e: getattr(e, key), reverse=True)[:count]
+    return [{"name": e.key[:80], "ms_per_step": getattr(e, key) / 2e3, "calls": e.count // 2} for e in events]
+
+
 def timed(label: str, step, args: argparse.Namespace) -> dict:
     """Run `step` warmup + steps times; audio-seconds per second over the timed steps."""
     if args.device == "cuda":
@@ -84,11 +99,14 @@ def timed(label: str, step, args: argparse.Namespace) -> dict:
     synchronize(args.device)
     elapsed = time.perf_counter() - start
     audio_seconds = args.batch_size * args.seconds * args.steps
-    return {
+    result = {
         "audio_seconds_per_second": audio_seconds / elapsed,
         "seconds_per_step": elapsed / args.steps,
         "peak_memory_gb": peak_memory_gb(args.device),
     }
+    if args.profile and label.startswith("hf_asr"):
+        result["top_kernels"] = top_kernels(step, args)
+    return result
 
 
 def autocast(args: argparse.Namespace):

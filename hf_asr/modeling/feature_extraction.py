@@ -115,6 +115,7 @@ class LogMelFeatureExtractor(SequenceFeatureExtractor):
                 "or pass resample=True."
             )
         waveforms = [self._check_waveform(w, i, downmix) for i, w in enumerate(self._as_list(raw_speech))]
+        _check_finite(waveforms)
         if sampling_rate != self.sampling_rate:
             waveforms = [torchaudio.functional.resample(w, sampling_rate, self.sampling_rate) for w in waveforms]
         features, lengths = self.extract(waveforms)
@@ -198,13 +199,20 @@ class LogMelFeatureExtractor(SequenceFeatureExtractor):
             raise ValueError(f"Utterance {index} has shape {tuple(tensor.shape)}; expected a 1-D mono waveform.")
         if tensor.numel() == 0:
             raise ValueError(f"Utterance {index} is empty (0 samples).")
-        bad = ~torch.isfinite(tensor)
-        if bool(bad.any()):
-            first = int(bad.nonzero()[0, 0])
-            raise ValueError(
-                f"Utterance {index} has {int(bad.sum())} non-finite samples (NaN or inf), the first at sample {first}."
-            )
         return tensor
+
+
+def _check_finite(waveforms: Sequence[torch.Tensor]) -> None:
+    """Raise naming the first utterance and sample that is NaN or inf (one device sync for the whole batch)."""
+    finite = torch.stack([torch.isfinite(w).all() for w in waveforms])
+    if bool(finite.all()):
+        return
+    index = int((~finite).nonzero()[0, 0])
+    bad = ~torch.isfinite(waveforms[index])
+    raise ValueError(
+        f"Utterance {index} has {int(bad.sum())} non-finite samples (NaN or inf), the first at sample "
+        f"{int(bad.nonzero()[0, 0])}."
+    )
 
 
 def _to_numpy(value: Any) -> Any:
