@@ -43,6 +43,10 @@ setup(
     package_data={"hf_asr": ["metrics/*/*.py"]},
     python_requires=">=3.10",
     install_requires=INSTALL_REQUIRES,
-    extras_require={"dev": ["pytest", "hypothesis", "ruff"]},
+    extras_require={
+        "dev": ["pytest", "hypothesis", "ruff"],
+        # Optional second LM-decoding backend (torchaudio's flashlight ctc_decoder); hf-asr ... --backend flashlight
+        "flashlight": ["flashlight-text==0.0.7"],
+    },
     entry_points={"console_scripts": ["hf-asr=hf_asr.cli:main"]},
 )

@@ -56,7 +56,7 @@ fi
 STAMP=.venv/.hf_asr-installed
 if [ ! -f "$STAMP" ] || [ setup.py -nt "$STAMP" ]; then
   step "installing hf_asr and its dependencies into .venv (first time: several minutes)"
-  quiet_pip .venv/bin/python -m pip install -q -e ".[dev]"
+  quiet_pip .venv/bin/python -m pip install -q -e ".[dev,flashlight]"
   touch "$STAMP"
 fi
 step "ready"

@@ -1,7 +1,154 @@
-"""Subcommands of this area for `hf-asr` (see hf_asr/cli.py)."""
+"""Subcommands of this area for `hf-asr` (see hf_asr/cli.py): build-lm, tune-lm, transcribe."""
+
+from __future__ import annotations
 
 import argparse
+import json
+import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this area's subcommands; each sets `run=callable(args) -> int`."""
+    build = subparsers.add_parser(
+        "build-lm",
+        help="train a KenLM n-gram LM on text (normalised like transcripts); optionally attach it to a model",
+        description="lmplz + build_binary -> OUT/lm.bin and OUT/unigrams.txt.",
+    )
+    source = build.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text", help="text file, one sentence per line")
+    source.add_argument("--dataset", help="folder saved with datasets' save_to_disk (see --split)")
+    build.add_argument("--text-column", default="text")
+    build.add_argument("--split", default="train", help="split of a DatasetDict to read ('all' for every split)")
+    build.add_argument("--order", type=int, default=4, help="n-gram order (default 4)")
+    build.add_argument("--out", required=True, help="output folder for lm.bin and unigrams.txt")
+    build.add_argument("--memory", default="1G", help="lmplz sorting memory, e.g. 1G or 10%% (default 1G)")
+    build.add_argument("--keep-arpa", action="store_true", help="also keep the ARPA file")
+    build.add_argument("--model", help="model folder: also save an LM decoder (from its tokenizer) into it")
+    build.add_argument("--alpha", type=float, default=0.5, help="LM weight written with --model (default 0.5)")
+    build.add_argument("--beta", type=float, default=1.0, help="word bonus written with --model (default 1.0)")
+    build.set_defaults(run=_build_lm)
+
+    tune = subparsers.add_parser(
+        "tune-lm",
+        help="grid-search alpha (LM weight) and beta (word bonus) on a dev split; save the best into the model",
+        description="Computes the dev logits once, decodes every grid point in parallel, writes attrs.json.",
+    )
+    tune.add_argument("--model", required=True, help="model folder with a saved LM decoder")
+    tune.add_argument("--dataset", required=True, help="corpus folder (save_to_disk) or audiofolder")
+    tune.add_argument("--split", default="validation")
+    tune.add_argument("--text-column", default="text")
+    tune.add_argument("--audio-column", default="audio")
+    tune.add_argument("--alphas", type=float, nargs="+", default=None, help="grid of alpha values")
+    tune.add_argument("--betas", type=float, nargs="+", default=None, help="grid of beta values")
+    tune.add_argument("--beam-width", type=int, default=None, help="beam width while tuning (default: saved)")
+    tune.add_argument("--max-utterances", type=int, default=None, help="use only the first N utterances")
+    tune.add_argument("--num-processes", type=int, default=None, help="decoding processes (default: CPUs)")
+    tune.add_argument("--dry-run", action="store_true", help="print the grid but do not write the result")
+    tune.set_defaults(run=_tune_lm)
+
+    trans = subparsers.add_parser(
+        "transcribe",
+        help="transcribe audio files with a model folder (uses its LM when it has one)",
+        description="Runs transformers' ASR pipeline on each file.",
+    )
+    trans.add_argument("files", nargs="+", help="audio files (wav, flac, ...)")
+    trans.add_argument("--model", required=True, help="model folder")
+    trans.add_argument("--no-lm", action="store_true", help="greedy CTC even if the folder has an LM")
+    trans.add_argument("--timestamps", action="store_true", help="word timestamps (seconds)")
+    trans.add_argument("--json", action="store_true", help="print one JSON object per file")
+    trans.add_argument("--chunk-length-s", type=float, default=None, help="chunk long audio (seconds)")
+    trans.add_argument("--batch-size", type=int, default=1)
+    trans.add_argument("--backend", choices=("pyctcdecode", "flashlight"), default="pyctcdecode", help="LM search")
+    trans.set_defaults(run=_transcribe)
+
+
+def _build_lm(args: argparse.Namespace) -> int:
+    from .lm_building import build_lm
+
+    files = build_lm(
+        args.text or args.dataset,
+        args.out,
+        order=args.order,
+        text_column=args.text_column,
+        split=None if args.split == "all" else args.split,
+        memory=args.memory,
+        keep_arpa=args.keep_arpa,
+    )
+    print(f"{args.order}-gram LM on {files.num_sentences} sentences, {files.num_words} words: {files.binary}")
+    if args.model:
+        from transformers import AutoTokenizer
+
+        from ..modeling.lm_decoder import LMDecoder
+
+        tokenizer = AutoTokenizer.from_pretrained(args.model)
+        unigrams = files.unigrams.read_text(encoding="utf-8").split()
+        decoder = LMDecoder.from_tokenizer(tokenizer, files.binary, unigrams=unigrams, alpha=args.alpha, beta=args.beta)
+        decoder.save_pretrained(args.model)
+        print(
+            f"LM decoder saved into {args.model} (alpha={args.alpha}, beta={args.beta}); tune it with `hf-asr tune-lm`"
+        )
+    return 0
+
+
+def _tune_lm(args: argparse.Namespace) -> int:
+    from transformers import AutoFeatureExtractor, AutoModelForCTC
+
+    from ..data.loading import load_corpus
+    from ..data.text import normalize_transcript
+    from ..modeling.lm_decoder import LMDecoder
+    from .inference import compute_logits
+    from .tuning import DEFAULT_ALPHAS, DEFAULT_BETAS, greedy_wer, tune_alpha_beta
+
+    decoder = LMDecoder.from_pretrained(args.model)
+    model = AutoModelForCTC.from_pretrained(args.model)
+    feature_extractor = AutoFeatureExtractor.from_pretrained(args.model)
+    corpus = load_corpus(args.dataset, split=args.split, audio_column=args.audio_column, text_column=args.text_column)
+    if args.max_utterances:
+        corpus = corpus.select(range(min(args.max_utterances, len(corpus))))
+    examples = [corpus[i] for i in range(len(corpus))]
+    waveforms = [e[args.audio_column]["array"] for e in examples]
+    references = [normalize_transcript(e[args.text_column]) for e in examples]
+    logits = compute_logits(model, feature_extractor, waveforms, feature_extractor.sampling_rate)
+    search = {"beam_width": args.beam_width} if args.beam_width else {}
+    result = tune_alpha_beta(
+        decoder,
+        logits,
+        references,
+        alphas=args.alphas or DEFAULT_ALPHAS,
+        betas=args.betas or DEFAULT_BETAS,
+        num_processes=args.num_processes,
+        **search,
+    )
+    print(f"WER (%) on {len(references)} utterances of {args.dataset} [{args.split}]:")
+    print(result.table())
+    print(f"greedy (no LM): {100 * greedy_wer(logits, references, decoder.labels):.2f}%")
+    print(f"best: alpha={result.alpha:g} beta={result.beta:g} WER={100 * result.wer:.2f}%")
+    if not args.dry_run:
+        decoder.set_params(alpha=result.alpha, beta=result.beta)
+        decoder.save_params(args.model)
+        print(f"written to {args.model}/language_model/attrs.json")
+    return 0
+
+
+def _transcribe(args: argparse.Namespace) -> int:
+    from .transcribe import transcribe
+
+    results = transcribe(
+        args.files,
+        args.model,
+        use_lm=not args.no_lm,
+        timestamps=args.timestamps,
+        chunk_length_s=args.chunk_length_s,
+        batch_size=args.batch_size,
+        backend=args.backend,
+    )
+    for result in results:
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False))
+            continue
+        print(f"{result['file']}: {result['text']}")
+        for chunk in result.get("chunks", []):
+            start, end = chunk["timestamp"]
+            print(f"  {start:7.2f} {end:7.2f}  {chunk['text']}")
+    sys.stdout.flush()
+    return 0

@@ -6,6 +6,8 @@ from typing import Any
 
 from transformers import ProcessorMixin
 
+from .lm_decoder import LMDecoder, find_saved_decoder
+
 
 class LogMelWav2Vec2Processor(ProcessorMixin):
     """Audio -> `input_features`/`attention_mask`, text -> `labels`, logits -> text.
@@ -40,12 +42,53 @@ class LogMelWav2Vec2Processor(ProcessorMixin):
         output.pop("decoder", None)
         return output
 
-    def batch_decode(self, *args: Any, **kwargs: Any) -> list[str]:
-        """Token ids -> text, through the tokenizer (CTC collapse of repeats and blanks)."""
+    def batch_decode(self, *args: Any, **kwargs: Any) -> Any:
+        """Token ids -> list of texts, through the tokenizer (CTC collapse of repeats and blanks).
+
+        Float logits (B, T, V) or a list of (T_i, V) -> `LMDecoderOutput` (`.text`, `.word_offsets`) through the
+        LM decoder when there is one (kwargs: logit_lengths, num_processes, beam_width, hotwords, ...).
+        """
+        if self.decoder is not None and args and _is_logits(args[0]):
+            return self.decoder.decode_batch(*args, **kwargs)
         return self.tokenizer.batch_decode(*args, **kwargs)
 
     def decode(self, *args: Any, **kwargs: Any) -> str:
+        """Token ids -> text; float (T, V) logits -> text through the LM decoder when there is one."""
+        if self.decoder is not None and args and _is_logits(args[0]):
+            return self.decoder.decode(*args, **kwargs)
         return self.tokenizer.decode(*args, **kwargs)
+
+    # --- LM decoder save/load (hf_asr.decoding owns this block) ---------------------------------------------------
+    def save_pretrained(self, save_directory: Any, *args: Any, **kwargs: Any) -> Any:
+        """Save as ProcessorMixin does, plus the LM decoder's files (alphabet.json, language_model/) if any."""
+        files = super().save_pretrained(save_directory, *args, **kwargs)
+        if isinstance(self.decoder, LMDecoder):
+            self.decoder.save_pretrained(save_directory)
+        return files
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: Any, *args: Any, load_decoder: bool = True, **kwargs: Any):
+        """Load as ProcessorMixin does, plus the LM decoder when the folder/repo has `language_model/`.
+
+        A present but broken LM raises (naming the file) rather than silently falling back to greedy decoding;
+        pass `load_decoder=False` to skip it.
+        """
+        processor = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        if load_decoder:
+            folder = find_saved_decoder(pretrained_model_name_or_path, **kwargs)
+            if folder is not None:
+                processor.decoder = LMDecoder.from_pretrained(folder)
+        return processor
+
+    # --- end of the LM decoder block ------------------------------------------------------------------------------
+
+
+def _is_logits(value: Any) -> bool:
+    """Float arrays/tensors (or a list of them) are logits; integer ids go to the tokenizer."""
+    if isinstance(value, (list, tuple)) and value and not isinstance(value[0], (int, float)):
+        value = value[0]
+    dtype = getattr(value, "dtype", None)
+    return dtype is not None and getattr(value, "ndim", 0) >= 2 and "float" in str(dtype)
 
 
 LogMelWav2Vec2Processor.register_for_auto_class("AutoProcessor")

@@ -1,0 +1,160 @@
+"""Build a KenLM n-gram model from text: normalise like transcripts, `lmplz` -> ARPA, `build_binary` -> binary.
+
+Output folder (what `LMDecoder` needs): `lm.bin` (KenLM binary), `unigrams.txt` (the words, one per line;
+pyctcdecode cannot read them from a binary), and `lm.arpa` when `keep_arpa=True`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from ..data.text import normalize_transcript
+
+INSTALL_HINT = "bash scripts/setup.sh"
+CHECKOUT_DIR = Path(__file__).resolve().parents[2]  # = Path(hf_asr.__file__).parents[1]: setup.sh puts tools/ there
+
+
+@dataclass(frozen=True)
+class LMFiles:
+    """Paths of a built LM and what went into it."""
+
+    binary: Path
+    unigrams: Path
+    arpa: Path | None
+    num_sentences: int
+    num_words: int
+
+
+def find_kenlm_tool(name: str) -> Path:
+    """Path of KenLM's `lmplz` or `build_binary`: `tools/bin/` of the hf_asr checkout first, then PATH."""
+    local = CHECKOUT_DIR / "tools" / "bin" / name
+    if local.is_file() and os.access(local, os.X_OK):
+        return local
+    found = shutil.which(name)
+    if found:
+        return Path(found)
+    raise FileNotFoundError(
+        f"KenLM's `{name}` was not found in {local.parent} nor on PATH; build it with `{INSTALL_HINT}` "
+        "(compiles lmplz and build_binary from the kenlm source package)"
+    )
+
+
+def iter_text(
+    source: str | os.PathLike | Iterable[str], text_column: str = "text", split: str | None = "train"
+) -> Iterator[str]:
+    """Raw lines of `source`: a text file (one sentence per line), a `datasets` folder saved with `save_to_disk`
+    (column `text_column`; of a DatasetDict only `split`, so that dev/test transcripts stay out of the LM;
+    split=None reads every split), or an iterable of strings."""
+    if not isinstance(source, (str, os.PathLike)):
+        yield from source
+        return
+    path = Path(source)
+    if path.is_file():
+        with path.open(encoding="utf-8") as file:
+            yield from file
+    elif path.is_dir():
+        import datasets
+
+        loaded = datasets.load_from_disk(str(path))
+        if isinstance(loaded, datasets.DatasetDict) and split is not None:
+            if split not in loaded:
+                raise KeyError(
+                    f"dataset {path} has no split {split!r} (splits: {list(loaded)}); pass split=None for all"
+                )
+            loaded = loaded[split]
+        splits = loaded.values() if isinstance(loaded, datasets.DatasetDict) else [loaded]
+        for split in splits:
+            if text_column not in split.column_names:
+                raise KeyError(f"dataset {path} has no column {text_column!r} (columns: {split.column_names})")
+            yield from split[text_column]
+    else:
+        raise FileNotFoundError(f"LM text source {path} does not exist (expected a text file or a saved dataset)")
+
+
+def build_lm(
+    text_source: str | os.PathLike | Iterable[str],
+    out_dir: str | os.PathLike,
+    order: int = 4,
+    text_column: str = "text",
+    split: str | None = "train",
+    memory: str = "1G",
+    keep_arpa: bool = False,
+    prune: Iterable[int] | None = None,
+) -> LMFiles:
+    """Train an `order`-gram KenLM on `text_source` (see `iter_text` for `text_column`/`split`) into `out_dir`.
+
+    Each line goes through `normalize_transcript` (the same normalisation as training transcripts), so LM words
+    match what the CTC model spells. `--discount_fallback` lets lmplz handle tiny corpora; `memory` is lmplz's
+    `-S` (sorting memory); `prune` is lmplz's `--prune` counts per order (e.g. [0, 0, 1] to drop singleton 3-grams+).
+    Raises FileNotFoundError when lmplz/build_binary are missing and ValueError when no words remain.
+    """
+    if order < 2:
+        raise ValueError(f"order must be >= 2 (lmplz needs bigrams at least), got {order}")
+    lmplz, build_binary = find_kenlm_tool("lmplz"), find_kenlm_tool("build_binary")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".build-lm-", dir=out) as tmp:
+        corpus, arpa, binary = Path(tmp) / "corpus.txt", Path(tmp) / "lm.arpa", Path(tmp) / "lm.bin"
+        words: set[str] = set()
+        num_sentences = 0
+        with corpus.open("w", encoding="utf-8") as file:
+            lines = iter_text(text_source, text_column, split)
+            for line in tqdm(lines, desc="normalising LM text", unit=" lines"):
+                sentence = normalize_transcript(line)
+                if sentence:
+                    file.write(sentence + "\n")
+                    words.update(sentence.split())
+                    num_sentences += 1
+        if not words:
+            raise ValueError(f"no words in the LM text {text_source!r} after normalisation; nothing to train on")
+        command = [str(lmplz), "-o", str(order), "-S", memory, "-T", tmp, "--discount_fallback"]
+        if prune:
+            command += ["--prune", *map(str, prune)]
+        steps = [
+            ("lmplz", command, corpus, arpa),
+            ("build_binary", [str(build_binary), str(arpa), str(binary)], None, None),
+        ]
+        for name, cmd, stdin_path, stdout_path in tqdm(steps, desc=f"building {order}-gram KenLM", unit="step"):
+            _run(name, cmd, stdin_path, stdout_path)
+        unigrams = Path(tmp) / "unigrams.txt"
+        unigrams.write_text("".join(w + "\n" for w in sorted(words)), encoding="utf-8")
+        targets = [(binary, out / "lm.bin"), (unigrams, out / "unigrams.txt")]
+        if keep_arpa:
+            targets.append((arpa, out / "lm.arpa"))
+        for source, target in targets:
+            os.replace(source, target)  # same filesystem: each file appears complete or not at all
+    return LMFiles(
+        binary=out / "lm.bin",
+        unigrams=out / "unigrams.txt",
+        arpa=out / "lm.arpa" if keep_arpa else None,
+        num_sentences=num_sentences,
+        num_words=len(words),
+    )
+
+
+def _run(name: str, command: list[str], stdin_path: Path | None, stdout_path: Path | None) -> None:
+    """Run a KenLM tool; on failure raise RuntimeError with the command and the end of its stderr."""
+    stdin = stdin_path.open("rb") if stdin_path else subprocess.DEVNULL
+    stdout = stdout_path.open("wb") if stdout_path else subprocess.DEVNULL
+    try:
+        result = subprocess.run(command, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, check=False)
+    finally:
+        for handle in (stdin, stdout):
+            if hasattr(handle, "close"):
+                handle.close()
+    if result.returncode != 0:
+        tail = result.stderr.decode(errors="replace").strip().splitlines()[-5:]
+        raise RuntimeError(f"{name} failed (exit {result.returncode}): {' '.join(command)}\n" + "\n".join(tail))
+
+
+def read_unigrams(path: str | os.PathLike) -> list[str]:
+    """Words of an `unigrams.txt` file."""
+    return [w for w in Path(path).read_text(encoding="utf-8").split("\n") if w.strip()]

@@ -1,0 +1,119 @@
+"""ASR pipeline that uses the KenLM decoder saved in a model folder.
+
+transformers 5.x never loads an LM for folders it saved itself (it looks for a `processor_class` ending in
+"WithLM", which v5 no longer writes), and its `Wav2Vec2ProcessorWithLM` rejects our feature extractor. So
+`register_pipeline()` (called by `import hf_asr`) makes `pipeline("automatic-speech-recognition", ...)` build
+`LMSpeechRecognitionPipeline`, a subclass that:
+
+- loads `LMDecoder.from_pretrained(folder)` when the model folder has `language_model/` and no `decoder=` is given
+  (`decoder=` accepts an `LMDecoder`, a pyctcdecode decoder or a folder path; `use_lm=False` forces greedy);
+- decodes through transformers' own "ctc_with_lm" path (chunking, strides, word timestamps), which calls
+  `LMDecoder.decode_beams`;
+- blanks out padded frames using the model's `logit_lengths`, so batch_size > 1 gives the same text as batch 1.
+
+For models without a saved LM, and non-CTC models, it behaves exactly like the parent class.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers.pipelines import PIPELINE_REGISTRY
+from transformers.pipelines.automatic_speech_recognition import AutomaticSpeechRecognitionPipeline, rescale_stride
+
+from ..modeling.configuration import LogMelWav2Vec2Config
+from ..modeling.lm_decoder import LMDecoder, find_saved_decoder
+
+TASK = "automatic-speech-recognition"
+HF_ASR_MODEL_TYPE = LogMelWav2Vec2Config.model_type
+
+
+class LMSpeechRecognitionPipeline(AutomaticSpeechRecognitionPipeline):
+    """`AutomaticSpeechRecognitionPipeline` + the model folder's KenLM decoder (see module docstring)."""
+
+    def __init__(
+        self,
+        model: Any,
+        feature_extractor: Any = None,
+        tokenizer: Any = None,
+        decoder: LMDecoder | str | os.PathLike | Any | None = None,  # Any: pyctcdecode or FlashlightLMDecoder
+        device: Any = None,
+        use_lm: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        if not use_lm:
+            decoder = None
+        elif isinstance(decoder, (str, os.PathLike)):
+            decoder = LMDecoder.from_pretrained(decoder)
+        elif decoder is None:
+            decoder = saved_decoder(model)
+        own = hasattr(decoder, "labels") and hasattr(decoder, "decode_beams")  # LMDecoder or FlashlightLMDecoder
+        # Our decoder is attached after the parent's __init__, which would log a pyctcdecode deprecation for it.
+        super().__init__(model, feature_extractor, tokenizer, decoder=None if own else decoder, device=device, **kwargs)
+        if own and self.type == "ctc":
+            vocab_size = self.model.config.vocab_size
+            if len(decoder.labels) != vocab_size:
+                raise ValueError(
+                    f"the LM decoder has {len(decoder.labels)} labels but the model outputs {vocab_size} classes; "
+                    "rebuild the decoder from this model's tokenizer"
+                )
+            self.decoder, self.type = decoder, "ctc_with_lm"
+
+    def _forward(self, model_inputs: dict, return_timestamps: bool | str = False, **generate_kwargs: Any) -> dict:
+        if self.type not in {"ctc", "ctc_with_lm"}:
+            return super()._forward(model_inputs, return_timestamps=return_timestamps, **generate_kwargs)
+        # The parent's CTC branch, plus: frames past each utterance's `logit_lengths` (batch padding) become blank.
+        attention_mask = model_inputs.pop("attention_mask", None)
+        stride = model_inputs.pop("stride", None)
+        model_inputs.pop("num_frames", None)
+        is_last = model_inputs.pop("is_last")
+        inputs = {self.model.main_input_name: model_inputs.pop(self.model.main_input_name)}
+        outputs = self.model(**inputs, attention_mask=attention_mask)
+        lengths = getattr(outputs, "logit_lengths", None)
+        logits = blank_padded_frames(outputs.logits, lengths, self.model.config.pad_token_id)
+        out = {"logits": logits} if self.type == "ctc_with_lm" else {"tokens": logits.argmax(dim=-1)}
+        if stride is not None:
+            ratio = 1 / self._align_to
+            out["stride"] = (
+                rescale_stride([stride], ratio)[0] if isinstance(stride, tuple) else rescale_stride(stride, ratio)
+            )
+        return {"is_last": is_last, **out, **model_inputs}
+
+
+def blank_padded_frames(logits: torch.Tensor, lengths: torch.Tensor | None, blank_id: int) -> torch.Tensor:
+    """(B, T, V) logits with frames t >= lengths[b] replaced by a certain blank (0 for blank, -1e4 elsewhere)."""
+    if lengths is None:
+        return logits
+    padded = torch.arange(logits.shape[1], device=logits.device)[None, :] >= lengths.to(logits.device)[:, None]
+    if not padded.any():
+        return logits
+    blank_row = torch.full((logits.shape[-1],), -1e4, dtype=logits.dtype, device=logits.device)
+    blank_row[blank_id] = 0.0
+    return torch.where(padded[..., None], blank_row, logits)
+
+
+def saved_decoder(model: Any) -> LMDecoder | None:
+    """The LMDecoder saved with `model` (its local folder, or its Hub repo for hf_asr models), else None.
+
+    Hub repos are only asked for hf_asr's own model type, so other models' pipelines make no extra requests.
+    """
+    name = getattr(model, "name_or_path", None)
+    if not name:
+        return None
+    if not Path(name).is_dir() and getattr(model.config, "model_type", None) != HF_ASR_MODEL_TYPE:
+        return None
+    folder = find_saved_decoder(name)
+    return None if folder is None else LMDecoder.from_pretrained(folder)
+
+
+def register_pipeline() -> None:
+    """Make `pipeline("automatic-speech-recognition")` build `LMSpeechRecognitionPipeline` (idempotent).
+
+    Only the entry's implementation class changes; its model classes and default stay transformers' own.
+    """
+    entry = PIPELINE_REGISTRY.supported_tasks[TASK]
+    if entry.get("impl") is not LMSpeechRecognitionPipeline:
+        PIPELINE_REGISTRY.supported_tasks[TASK] = {**entry, "impl": LMSpeechRecognitionPipeline}

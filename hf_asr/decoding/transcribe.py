@@ -1,0 +1,52 @@
+"""Transcribe audio files with a saved model folder through the transformers ASR pipeline (+ its LM if saved)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..modeling.lm_decoder import LMDecoder
+from .backends import load_lm_decoder
+from .inference import load_audio
+from .pipeline import TASK, register_pipeline
+
+
+def transcribe(
+    files: Sequence[str | os.PathLike],
+    model_dir: str | os.PathLike,
+    use_lm: bool = True,
+    timestamps: bool = False,
+    chunk_length_s: float | None = None,
+    batch_size: int = 1,
+    device: str | int | None = None,
+    backend: str = "pyctcdecode",
+) -> list[dict[str, Any]]:
+    """[{"file", "text", "chunks"?}] for each audio file; word timestamps in seconds when `timestamps`.
+
+    Uses the folder's saved LM unless `use_lm=False` (or the folder has none: then greedy CTC, and "lm" is False),
+    decoded by `backend` ("pyctcdecode" or "flashlight", see `load_lm_decoder`).
+    """
+    from transformers import pipeline
+
+    register_pipeline()
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise FileNotFoundError(f"model folder {model_dir} does not exist")
+    decoder = None
+    if use_lm and backend != "pyctcdecode" and LMDecoder.exists_in(model_dir):
+        decoder = load_lm_decoder(model_dir, backend)
+    asr = pipeline(TASK, model=str(model_dir), use_lm=use_lm, decoder=decoder, device=device)
+    inputs = []
+    for path in files:
+        audio, rate = load_audio(path)
+        inputs.append({"raw": audio, "sampling_rate": rate})
+    options: dict[str, Any] = {"batch_size": batch_size}
+    if timestamps:
+        options["return_timestamps"] = "word"
+    if chunk_length_s:
+        options["chunk_length_s"] = chunk_length_s
+    outputs = asr(inputs, **options)
+    uses_lm = asr.type == "ctc_with_lm"
+    return [{"file": str(path), "lm": uses_lm, **output} for path, output in zip(files, outputs)]

@@ -1,0 +1,65 @@
+"""`hf-asr build-lm / tune-lm / transcribe` on a tiny model folder, a tiny corpus and a wav file."""
+
+from __future__ import annotations
+
+import json
+
+import datasets
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from hf_asr import LogMelFeatureExtractor, LogMelWav2Vec2Config, LogMelWav2Vec2ForCTC, LogMelWav2Vec2Processor
+from hf_asr.cli import main
+from hf_asr.hub import save_model_folder
+from hf_asr.modeling.lm_decoder import LM_DIR, LMDecoder
+
+from .test_lm_building import needs_tools
+
+
+@pytest.fixture()
+def workdir(tmp_path, tokenizer):
+    config = LogMelWav2Vec2Config.tiny(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id)
+    model = LogMelWav2Vec2ForCTC(config).eval()
+    with torch.no_grad():
+        model.lm_head.weight.mul_(40.0)
+        model.lm_head.bias[tokenizer.pad_token_id] += 3.0
+    save_model_folder(model, LogMelWav2Vec2Processor(LogMelFeatureExtractor(), tokenizer), tmp_path / "model")
+    rng = np.random.default_rng(0)
+    waves = [(0.1 * rng.standard_normal(12000)).astype(np.float32) for _ in range(2)]
+    soundfile.write(tmp_path / "a.wav", waves[0], 16000)
+    corpus = datasets.Dataset.from_dict(
+        {"audio": [{"array": w, "sampling_rate": 16000} for w in waves], "text": ["The cat sat.", "on the mat"]}
+    ).cast_column("audio", datasets.Audio(sampling_rate=16000))
+    datasets.DatasetDict({"validation": corpus}).save_to_disk(str(tmp_path / "corpus"))
+    (tmp_path / "text.txt").write_text("the cat sat\nthe cat sat on the mat\na cat sat on a mat\n")
+    return tmp_path
+
+
+@needs_tools
+def test_build_tune_transcribe(workdir, capsys):
+    model = str(workdir / "model")
+    main(["build-lm", "--text", str(workdir / "text.txt"), "--order", "3", "--out", str(workdir / "lm"),
+          "--memory", "64M", "--model", model])  # fmt: skip
+    assert LMDecoder.exists_in(model)
+
+    main(["tune-lm", "--model", model, "--dataset", str(workdir / "corpus"), "--alphas", "0.25", "0.75",
+          "--betas", "-1", "2", "--num-processes", "1", "--beam-width", "4"])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "alpha\\beta" in printed and "best: alpha=" in printed
+    best = printed.split("best: alpha=")[1].split()
+    attrs = json.loads((workdir / "model" / LM_DIR / "attrs.json").read_text())
+    assert (attrs["alpha"], attrs["beta"]) == (float(best[0]), float(best[1].split("=")[1]))
+
+    main(["transcribe", str(workdir / "a.wav"), "--model", model, "--json", "--timestamps"])
+    with_lm = json.loads(capsys.readouterr().out.strip())
+    assert with_lm["lm"] is True and with_lm["file"].endswith("a.wav")
+    assert " ".join(chunk["text"] for chunk in with_lm["chunks"]) == with_lm["text"]
+    main(["transcribe", str(workdir / "a.wav"), "--model", model, "--json", "--no-lm"])
+    assert json.loads(capsys.readouterr().out.strip())["lm"] is False
+
+
+def test_transcribe_names_a_missing_model_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope"):
+        main(["transcribe", "x.wav", "--model", str(tmp_path / "nope")])
