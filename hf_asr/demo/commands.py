@@ -16,8 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--minutes", type=float, default=15.0, help="time budget; training stops to fit it")
     parser.add_argument("--num-sentences", type=int, help="sentences in the corpus (default 450)")
     parser.add_argument("--voices-per-sentence", type=int, help="voices speaking each sentence (default 3)")
-    parser.add_argument("--pretrain-steps", type=int, help="at most this many pretraining steps (default 300)")
-    parser.add_argument("--finetune-steps", type=int, help="at most this many fine-tuning steps (default 1500)")
+    parser.add_argument("--pretrain-steps", type=int, help="at most this many pretraining steps (default 400)")
+    parser.add_argument("--finetune-steps", type=int, help="at most this many fine-tuning steps (default: what fits)")
     parser.set_defaults(run=_run)
 
 

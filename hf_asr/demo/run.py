@@ -44,8 +44,8 @@ class DemoSettings:
     num_sentences: int = 450
     voices_per_sentence: int = 3
     vocabulary_size: int = 400
-    pretrain_steps: int = 300
-    finetune_steps: int = 1500
+    pretrain_steps: int = 400
+    finetune_steps: int = 5000  # a ceiling: the budget and the measured speed set the real count
     batch_size: int = 16
     lm_order: int = 4
     # Shares of the time budget; the rest covers corpus, LM, evaluation, saving and plots.
@@ -138,10 +138,14 @@ def run_demo(settings: DemoSettings) -> dict[str, Any]:
     now = lap("pretraining", now)
 
     # 3. CTC fine-tuning from the pretrained encoder.
-    finetune_budget = TimeBudgetCallback(budget * settings.finetune_share)
-    eval_steps = max(50, settings.finetune_steps // 10)
+    finetune_seconds = budget * settings.finetune_share
+    # Plan the step count from the measured pretraining speed, so the learning-rate schedule runs its full
+    # course within the budget (a CTC step costs a little less than a pretraining step).
+    finetune_steps = min(settings.finetune_steps, max(10, int(finetune_seconds * _steps_per_second(pretrain_log))))
+    finetune_budget = TimeBudgetCallback(finetune_seconds)
+    eval_steps = max(10, finetune_steps // 8)
     model, finetune_log = finetune(
-        corpus, processor, pretrained, str(out / "finetune"), settings.finetune_steps,
+        corpus, processor, pretrained, str(out / "finetune"), finetune_steps,
         freeze_feature_encoder=False, mask_time_prob=0.05, per_device_batch_size=settings.batch_size,
         learning_rate=2e-3, logging_steps=10, eval_steps=eval_steps, seed=settings.seed, device=device,
         callbacks=[finetune_budget], dataloader_num_workers=0,
@@ -153,7 +157,9 @@ def run_demo(settings: DemoSettings) -> dict[str, Any]:
     lm_files = build_lm(lm_text(candidates, test_texts), out / "lm", order=settings.lm_order)
     decoder = LMDecoder.from_tokenizer(tokenizer, lm_files.binary, unigrams=read_unigrams(lm_files.unigrams))
     valid_logits = compute_logits(model, feature_extractor, valid_waves, 16000, batch_size=16)
-    tuning = tune_alpha_beta(decoder, valid_logits, valid_texts, beam_width=32)
+    tuning = tune_alpha_beta(
+        decoder, valid_logits, valid_texts, alphas=(0.3, 0.6, 1.0, 1.5), betas=(0.0, 1.0, 2.0, 3.0), beam_width=24
+    )
     decoder.set_params(alpha=tuning.alpha, beta=tuning.beta)
     print(tuning.table(), flush=True)
     now = lap("language model", now)
@@ -224,6 +230,12 @@ def run_demo(settings: DemoSettings) -> dict[str, Any]:
     }
     write_report(report, out)
     return report
+
+
+def _steps_per_second(log_history: list[dict[str, Any]]) -> float:
+    """Optimizer steps per second of a finished training run (its final log entry)."""
+    runtime = max((entry.get("train_runtime", 0.0) for entry in log_history), default=0.0)
+    return _last_step(log_history) / runtime if runtime > 0 else 1.0
 
 
 def _last_step(log_history: list[dict[str, Any]]) -> int:

@@ -1,7 +1,192 @@
-"""Subcommands of this area for `hf-asr` (see hf_asr/cli.py)."""
+"""`hf-asr pretrain` and `hf-asr finetune`: hf_asr options + every `TrainingArguments` field, over the recipes.
+
+    hf-asr pretrain --corpus data/corpus --output_dir out/pretrain --max_steps 2000 --preset tiny
+    hf-asr finetune --corpus data/corpus --init_from out/pretrain --output_dir out/ctc --max_steps 3000
+    accelerate launch --multi_gpu --num_processes 2 -m hf_asr.cli finetune ...   (or torchrun)
+
+Both resume from the last complete checkpoint in --output_dir when there is one (--auto_resume false to start
+over; --resume_from_checkpoint PATH for a given one). Options are parsed by `HfArgumentParser`.
+"""
+
+from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, get_type_hints
+
+from transformers import HfArgumentParser, TrainingArguments
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class CorpusOptions:
+    corpus: str = field(metadata={"help": "Corpus folder (save_to_disk / audiofolder) or Hub name (needs network)."})
+    train_split: str = field(default="train", metadata={"help": "Split to train on."})
+    eval_split: str | None = field(default="validation", metadata={"help": "Split evaluated every --eval_steps."})
+    audio_column: str = field(default="audio", metadata={"help": "Audio column."})
+    max_seconds_per_batch: float | None = field(
+        default=None, metadata={"help": "Batch by total audio seconds per device (replaces the per-device batch size)."}
+    )
+    max_audio_seconds: float | None = field(default=None, metadata={"help": "Drop longer utterances."})
+    auto_resume: bool = field(
+        default=True, metadata={"help": "Resume from the last complete checkpoint in --output_dir if there is one."}
+    )
+
+
+@dataclass
+class PretrainOptions(CorpusOptions):
+    preset: str = field(default="tiny", metadata={"help": "Model size when starting fresh: tiny or base."})
+    config: str | None = field(default=None, metadata={"help": "Config JSON file or model folder (replaces --preset)."})
+    init_from: str | None = field(default=None, metadata={"help": "Pretraining model folder to continue from."})
+    mask_prob: float | None = field(default=None, metadata={"help": "Span-mask start probability (config default)."})
+    span_length: int | None = field(default=None, metadata={"help": "Span length in frames (config default)."})
+    num_negatives: int | None = field(default=None, metadata={"help": "Negatives per masked frame (config default)."})
+    diversity_loss_weight: float | None = field(default=None, metadata={"help": "Diversity loss weight."})
+    collapse_patience: int = field(default=20, metadata={"help": "Logging steps before the codebook-collapse alarm."})
+
+
+@dataclass
+class FinetuneOptions(CorpusOptions):
+    text_column: str = field(default="text", metadata={"help": "Transcript column."})
+    init_from: str | None = field(
+        default=None, metadata={"help": "Pretrained (or fine-tuned) model folder; none: a new model from --preset."}
+    )
+    preset: str = field(default="tiny", metadata={"help": "Model size without --init_from: tiny or base."})
+    processor: str | None = field(
+        default=None, metadata={"help": "Processor folder to reuse; default: a vocabulary built from the train texts."}
+    )
+    vocab: str | None = field(
+        default=None, metadata={"help": "vocab.json to use (with a new feature extractor) instead of building one."}
+    )
+    freeze_feature_encoder: bool = field(default=True, metadata={"help": "Keep the conv feature encoder fixed."})
+    mask_time_prob: float | None = field(default=None, metadata={"help": "SpecAugment time-mask probability."})
+    mask_feature_prob: float | None = field(default=None, metadata={"help": "SpecAugment channel-mask probability."})
+
+
+# ---- parsing -----------------------------------------------------------------------------------------------------
+def add_dataclass_arguments(parser: argparse.ArgumentParser, dtype: type, title: str | None = None) -> None:
+    """Add the fields of `dtype` as options, exactly as `HfArgumentParser` does."""
+    group = parser.add_argument_group(title) if title else parser
+    hints = get_type_hints(dtype)
+    for item in dataclasses.fields(dtype):
+        if item.init:
+            item.type = hints[item.name]
+            HfArgumentParser._parse_dataclass_field(group, item)
+
+
+def dataclasses_from_namespace(namespace: argparse.Namespace, *dtypes: type) -> list[Any]:
+    values = vars(namespace)
+    return [dtype(**{f.name: values[f.name] for f in dataclasses.fields(dtype) if f.init and f.name in values})
+            for dtype in dtypes]
+
+
+def _add_command(subparsers: argparse._SubParsersAction, name: str, options: type, help_text: str, run: Any) -> None:
+    parser = subparsers.add_parser(name, help=help_text, description=help_text,
+                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_dataclass_arguments(parser, options, "hf_asr options")
+    add_dataclass_arguments(parser, TrainingArguments, "TrainingArguments (transformers)")
+    parser.set_defaults(run=lambda args: run(*dataclasses_from_namespace(args, options, TrainingArguments)),
+                        hf_asr_options=options)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add this area's subcommands; each sets `run=callable(args) -> int`."""
+    """Add `pretrain` and `finetune`; each sets `run=callable(args) -> int`."""
+    _add_command(subparsers, "pretrain", PretrainOptions,
+                 "Contrastive (wav2vec 2.0) pretraining of a log-mel encoder on unlabelled audio.", run_pretrain)
+    _add_command(subparsers, "finetune", FinetuneOptions,
+                 "CTC fine-tuning on transcribed audio (WER/CER on the eval split).", run_finetune)
+
+
+# ---- running -----------------------------------------------------------------------------------------------------
+def _resume_target(options: CorpusOptions, args: TrainingArguments) -> str | bool | None:
+    if args.resume_from_checkpoint:
+        return args.resume_from_checkpoint
+    return "auto" if options.auto_resume else None
+
+
+def _load(options: CorpusOptions, text_column: str | None) -> Any:
+    from ..data.loading import load_corpus
+
+    return load_corpus(options.corpus, audio_column=options.audio_column, text_column=text_column)
+
+
+def _config(preset: str, config_path: str | None = None) -> Any:
+    from ..modeling.configuration import LogMelWav2Vec2Config
+
+    if config_path:
+        if config_path.endswith(".json"):
+            with open(config_path, encoding="utf-8") as handle:
+                settings = json.load(handle)
+            for key in ("model_type", "transformers_version", "architectures", "auto_map"):
+                settings.pop(key, None)
+            return LogMelWav2Vec2Config(**settings)
+        return LogMelWav2Vec2Config.from_pretrained(config_path)
+    if preset not in ("tiny", "base"):
+        raise ValueError(f"--preset must be tiny or base, got {preset!r}")
+    return getattr(LogMelWav2Vec2Config, preset)()
+
+
+def run_pretrain(options: PretrainOptions, args: TrainingArguments) -> int:
+    from .recipes import prepare_dataset, pretrain
+
+    logging.basicConfig(level=logging.INFO if args.should_log else logging.WARNING)
+    config = None if options.init_from else _config(options.preset, options.config)
+    if config is not None and options.diversity_loss_weight is not None:
+        config.diversity_loss_weight = options.diversity_loss_weight
+    from ..modeling.feature_extraction import LogMelFeatureExtractor
+
+    extractor = LogMelFeatureExtractor()
+    corpus = prepare_dataset(_load(options, None), extractor, audio_column=options.audio_column,
+                             max_seconds=options.max_audio_seconds)
+    pretrain(
+        corpus, config, init_from=options.init_from, feature_extractor=extractor,
+        max_seconds_per_batch=options.max_seconds_per_batch, mask_prob=options.mask_prob,
+        span_length=options.span_length, num_negatives=options.num_negatives,
+        collapse_patience=options.collapse_patience, resume_from_checkpoint=_resume_target(options, args),
+        train_split=options.train_split, eval_split=options.eval_split, training_args=args,
+    )
+    logger.info("Pretrained model saved in %s", args.output_dir)
+    return 0
+
+
+def run_finetune(options: FinetuneOptions, args: TrainingArguments) -> int:
+    from ..modeling.feature_extraction import LogMelFeatureExtractor
+    from ..modeling.processing import LogMelWav2Vec2Processor
+    from .recipes import finetune, prepare_dataset, split_corpus
+
+    logging.basicConfig(level=logging.INFO if args.should_log else logging.WARNING)
+    corpus = _load(options, options.text_column)
+    if options.processor:
+        processor = LogMelWav2Vec2Processor.from_pretrained(options.processor)
+    elif options.vocab:
+        from ..data.vocab import tokenizer_from_vocab
+
+        with open(options.vocab, encoding="utf-8") as handle:
+            processor = LogMelWav2Vec2Processor(LogMelFeatureExtractor(), tokenizer_from_vocab(json.load(handle)))
+    else:
+        from ..data.text import normalize_transcript
+        from ..data.vocab import build_tokenizer
+
+        train, _ = split_corpus(corpus, options.train_split, None)
+        texts = [normalize_transcript(t) for t in train.select_columns([options.text_column])[options.text_column]]
+        processor = LogMelWav2Vec2Processor(LogMelFeatureExtractor(), build_tokenizer(texts))
+    corpus = prepare_dataset(corpus, processor.feature_extractor, processor.tokenizer,
+                             audio_column=options.audio_column, text_column=options.text_column,
+                             max_seconds=options.max_audio_seconds)
+    finetune(
+        corpus, processor, options.init_from,
+        config=None if options.init_from else _config(options.preset),
+        freeze_feature_encoder=options.freeze_feature_encoder, mask_time_prob=options.mask_time_prob,
+        mask_feature_prob=options.mask_feature_prob, max_seconds_per_batch=options.max_seconds_per_batch,
+        resume_from_checkpoint=_resume_target(options, args), train_split=options.train_split,
+        eval_split=options.eval_split, training_args=args,
+    )
+    logger.info("Fine-tuned model and processor saved in %s", args.output_dir)
+    return 0
+
+
+__all__ = ["register", "run_pretrain", "run_finetune", "PretrainOptions", "FinetuneOptions"]
