@@ -26,9 +26,9 @@ parser.add_argument("--device", choices=["cpu", "cuda"], help="default: the GPU 
 args = parser.parse_args()
 
 corpus = load_corpus(args.corpus)
-processor = LogMelWav2Vec2Processor(
-    LogMelFeatureExtractor(), build_tokenizer(normalize_transcript(t) for t in corpus["train"]["text"])
-)
+train_texts = corpus["train"].select_columns(["text"])["text"]  # without decoding the audio
+tokenizer = build_tokenizer(normalize_transcript(t) for t in train_texts)
+processor = LogMelWav2Vec2Processor(LogMelFeatureExtractor(), tokenizer)
 model, history = finetune(
     corpus, processor, args.init_from, args.output_dir, max_steps=args.max_steps,
     per_device_batch_size=args.batch_size, max_seconds_per_batch=args.max_seconds_per_batch,

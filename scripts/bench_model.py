@@ -218,6 +218,8 @@ def bench_transformers(args: argparse.Namespace, waves: torch.Tensor) -> dict:
 def main() -> None:
     args = parse_args()
     torch.manual_seed(0)
+    if args.device == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest conv algorithms (both models)
     num_samples = int(args.seconds * 16000)
     waves = (0.1 * torch.randn(args.batch_size, num_samples)).to(args.device)
     report = {

@@ -41,16 +41,18 @@ class DemoSettings:
     device: str = "auto"
     seed: int = 0
     minutes: float = 15.0
-    num_sentences: int = 450
-    voices_per_sentence: int = 3
-    vocabulary_size: int = 400
+    num_sentences: int = 900
+    voices_per_sentence: int = 2
+    num_voices: int = 8
+    vocabulary_size: int = 600
     pretrain_steps: int = 400
     finetune_steps: int = 5000  # a ceiling: the budget and the measured speed set the real count
     batch_size: int = 16
+    max_seconds_per_batch: float = 48.0  # duration-bucketed batches: little padding
     lm_order: int = 4
     # Shares of the time budget; the rest covers corpus, LM, evaluation, saving and plots.
-    pretrain_share: float = 0.15
-    finetune_share: float = 0.5
+    pretrain_share: float = 0.12
+    finetune_share: float = 0.72
     model: dict[str, Any] = field(default_factory=dict)
 
 
@@ -59,16 +61,16 @@ def demo_config(**overrides: Any) -> LogMelWav2Vec2Config:
     settings = dict(
         conv_dim=[144, 144],
         conv_kernel=[5, 3],
-        conv_stride=[2, 2],  # 40 ms frames: enough for characters of TTS speech, half the Transformer cost
+        conv_stride=[2, 1],  # 20 ms frames: 40 ms leave too few frames per character for CTC to learn fast
         hidden_size=144,
         num_hidden_layers=4,
         num_attention_heads=4,
         intermediate_size=384,
         num_conv_pos_embeddings=32,
         num_conv_pos_embedding_groups=8,
-        hidden_dropout=0.05,
-        attention_dropout=0.05,
-        final_dropout=0.05,
+        hidden_dropout=0.1,
+        attention_dropout=0.1,
+        final_dropout=0.1,
         num_codevectors_per_group=64,
         codevector_dim=64,
         proj_codevector_dim=64,
@@ -118,7 +120,7 @@ def run_demo(settings: DemoSettings) -> dict[str, Any]:
     chosen = pick_sentences(candidates, settings.num_sentences, settings.seed)
     corpus = build_corpus(
         out / "corpus", len(chosen), settings.voices_per_sentence, seed=settings.seed, sentence_source=chosen,
-        overwrite=True,
+        num_voices=settings.num_voices, overwrite=True,
     )
     test_waves, test_texts = _split_audio(corpus["test"])
     valid_waves, valid_texts = _split_audio(corpus["validation"])
@@ -132,7 +134,8 @@ def run_demo(settings: DemoSettings) -> dict[str, Any]:
     pretrain_budget = TimeBudgetCallback(budget * settings.pretrain_share)
     pretrained, pretrain_log = pretrain(
         corpus.remove_columns(["text"]), config, str(out / "pretrain"), settings.pretrain_steps,
-        per_device_batch_size=settings.batch_size, learning_rate=2e-3, logging_steps=10, eval_split=None,
+        per_device_batch_size=settings.batch_size, max_seconds_per_batch=settings.max_seconds_per_batch,
+        learning_rate=2e-3, logging_steps=10, eval_split=None,
         seed=settings.seed, device=device, callbacks=[pretrain_budget], dataloader_num_workers=0,
     )
     now = lap("pretraining", now)
@@ -146,8 +149,9 @@ def run_demo(settings: DemoSettings) -> dict[str, Any]:
     eval_steps = max(10, finetune_steps // 8)
     model, finetune_log = finetune(
         corpus, processor, pretrained, str(out / "finetune"), finetune_steps,
-        freeze_feature_encoder=False, mask_time_prob=0.05, per_device_batch_size=settings.batch_size,
-        learning_rate=2e-3, logging_steps=10, eval_steps=eval_steps, seed=settings.seed, device=device,
+        freeze_feature_encoder=False, mask_time_prob=0.1, per_device_batch_size=settings.batch_size,
+        max_seconds_per_batch=settings.max_seconds_per_batch, learning_rate=3e-3, logging_steps=10,
+        eval_steps=eval_steps, seed=settings.seed, device=device,
         callbacks=[finetune_budget], dataloader_num_workers=0,
     )
     model.eval()

@@ -56,8 +56,16 @@ class HfAsrTrainerMixin:
         self._stat_sums: dict[str, torch.Tensor] = {}
         self._stat_weights: dict[str, torch.Tensor] = {}
         self._batches_consumed = 0  # training micro-batches this process has stepped on (for the collator state)
+        self._predicting = False  # evaluation batches must not enter the training step's loss normaliser
         if hasattr(self.data_collator, "set_process_index"):
             self.data_collator.set_process_index(self.args.process_index)
+
+    def prediction_step(self, *args: Any, **kwargs: Any) -> Any:
+        self._predicting = True
+        try:
+            return super().prediction_step(*args, **kwargs)
+        finally:
+            self._predicting = False
 
     # ---- resume ----------------------------------------------------------------------------------------------
     def train(self, resume_from_checkpoint: str | bool | None = None, *args: Any, **kwargs: Any) -> Any:

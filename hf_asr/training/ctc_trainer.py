@@ -61,7 +61,6 @@ class CTCTrainer(HfAsrTrainerMixin, Trainer):
         self.num_skipped_utterances = 0  # this process, since the start of training
         self._skipped_pending = torch.zeros((), dtype=torch.float64)
         self._skipped_total: float | None = None  # all processes; restored from the log history on resume
-        self._predicting = False
 
     # ---- counting usable utterances before the step ------------------------------------------------------------
     def _usable(self, inputs: dict[str, Any]) -> torch.Tensor:
@@ -75,13 +74,6 @@ class CTCTrainer(HfAsrTrainerMixin, Trainer):
         count = sum(int(self._usable(batch).sum()) for batch in batch_samples)
         total = self._gather_sum(torch.tensor([float(count)], dtype=torch.float64))
         return total[0].to(device=device, dtype=torch.float32)
-
-    def prediction_step(self, *args: Any, **kwargs: Any) -> Any:
-        self._predicting = True
-        try:
-            return super().prediction_step(*args, **kwargs)
-        finally:
-            self._predicting = False
 
     # ---- the loss ----------------------------------------------------------------------------------------------
     def compute_loss(

@@ -41,7 +41,6 @@ class PretrainingTrainer(HfAsrTrainerMixin, Trainer):
             callbacks.remove(callback)
             callbacks.insert(0, callback)
         self.can_return_loss = True  # evaluation reports eval_loss although the model takes no labels
-        self._predicting = False
         self._masked_frames_in_step = 0.0
 
     def _get_num_items_in_batch(self, batch_samples: list, device: torch.device) -> torch.Tensor | None:
@@ -51,13 +50,6 @@ class PretrainingTrainer(HfAsrTrainerMixin, Trainer):
         total = self._gather_sum(torch.tensor([count], dtype=torch.float64))[0]
         self._record("num_masked_frames", total)
         return total.to(device=device, dtype=torch.float32)
-
-    def prediction_step(self, *args: Any, **kwargs: Any) -> Any:
-        self._predicting = True
-        try:
-            return super().prediction_step(*args, **kwargs)
-        finally:
-            self._predicting = False
 
     def compute_loss(
         self,

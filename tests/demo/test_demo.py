@@ -46,7 +46,7 @@ def test_demo_end_to_end_at_toy_size(tmp_path):
         with Image.open(out / "plots" / f"{name}.png") as image:
             assert image.size[0] > 500 and image.size[1] > 200
     model_dir = out / "model"
-    for name in ("config.json", "model.safetensors", "README.md", "model.py", "preprocessor_config.json"):
+    for name in ("config.json", "model.safetensors", "README.md", "model.py", "processor_config.json", "vocab.json"):
         assert (model_dir / name).exists(), name
     assert (model_dir / "language_model").is_dir()
     assert "Results on the test split" in (model_dir / "README.md").read_text()
