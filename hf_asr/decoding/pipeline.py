@@ -26,6 +26,7 @@ from transformers.pipelines.automatic_speech_recognition import AutomaticSpeechR
 
 from ..modeling.configuration import LogMelWav2Vec2Config
 from ..modeling.lm_decoder import LMDecoder, find_saved_decoder
+from .inference import load_audio
 
 TASK = "automatic-speech-recognition"
 HF_ASR_MODEL_TYPE = LogMelWav2Vec2Config.model_type
@@ -61,6 +62,14 @@ class LMSpeechRecognitionPipeline(AutomaticSpeechRecognitionPipeline):
                     "rebuild the decoder from this model's tokenizer"
                 )
             self.decoder, self.type = decoder, "ctc_with_lm"
+
+    def preprocess(self, inputs: Any, chunk_length_s: float = 0, stride_length_s: Any = None) -> Any:
+        # transformers reads a local file by piping it through the `ffmpeg` program, which these machines lack
+        # (only FFmpeg's libraries are installed): read local files with soundfile instead.
+        if isinstance(inputs, (str, os.PathLike)) and Path(inputs).is_file():
+            waveform, rate = load_audio(inputs)
+            inputs = {"raw": waveform, "sampling_rate": rate}
+        return super().preprocess(inputs, chunk_length_s=chunk_length_s, stride_length_s=stride_length_s)
 
     def _forward(self, model_inputs: dict, return_timestamps: bool | str = False, **generate_kwargs: Any) -> dict:
         if self.type not in {"ctc", "ctc_with_lm"}:

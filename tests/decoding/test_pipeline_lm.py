@@ -136,3 +136,15 @@ def test_chunked_equals_unchunked_for_a_local_model(tmp_path, tokenizer, model_f
     chunked = asr(waveform, chunk_length_s=2.0, stride_length_s=0.5)["text"]
     assert len(whole) > 50 and chunked == whole
     assert asr(waveform, chunk_length_s=2.0, stride_length_s=0.5, batch_size=3)["text"] == whole
+
+
+def test_audio_file_path_is_read_without_the_ffmpeg_program(model_folder, tmp_path, monkeypatch):
+    import soundfile
+
+    folder, model, decoder = model_folder
+    waveform = audio(1.5, 7)
+    path = tmp_path / "clip.wav"
+    soundfile.write(path, waveform, SAMPLING_RATE, subtype="FLOAT")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no ffmpeg program reachable
+    text = pipeline(TASK, model=str(folder))(str(path))["text"]
+    assert text == decoder.decode(model_logits(model, waveform))
