@@ -113,6 +113,20 @@ def autocast(args: argparse.Namespace):
     return torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.dtype == "bf16")
 
 
+def training_step(model: torch.nn.Module, compute_loss, args: argparse.Namespace):
+    """A closure running one forward (autocast) + backward + AdamW step of `compute_loss()`."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=args.device == "cuda")
+
+    def step():
+        with autocast(args):
+            loss = compute_loss()
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    return step
+
+
 def bench_hf_asr(args: argparse.Namespace, waves: torch.Tensor) -> dict:
     size = SIZES[args.size]
     extractor = LogMelFeatureExtractor()
@@ -132,32 +146,20 @@ def bench_hf_asr(args: argparse.Namespace, waves: torch.Tensor) -> dict:
     negatives = sample_negative_indices(mask, frame_lengths, config.num_negatives).to(args.device)
     mask = mask.to(args.device)
     forward = torch.compile(model) if args.compile else model
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=args.device == "cuda")
-
-    def pretrain_step():
-        with autocast(args):
-            inputs = features()
-            loss = forward(inputs["input_features"], mask_time_indices=mask, sampled_negative_indices=negatives).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
+    pretrain_step = training_step(
+        model,
+        lambda: forward(
+            features()["input_features"], mask_time_indices=mask, sampled_negative_indices=negatives
+        ).loss,
+        args,
+    )
     results["pretraining_step"] = timed("hf_asr pretrain", pretrain_step, args)
-    del model, forward, optimizer
+    del model, forward, pretrain_step
 
     model = LogMelWav2Vec2ForCTC(config).to(args.device)
     forward = torch.compile(model) if args.compile else model
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=args.device == "cuda")
     labels = torch.randint(3, VOCAB, (args.batch_size, int(args.seconds * 12)), device=args.device)
-
-    def ctc_step():
-        with autocast(args):
-            inputs = features()
-            loss = forward(inputs["input_features"], labels=labels).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
+    ctc_step = training_step(model, lambda: forward(features()["input_features"], labels=labels).loss, args)
     results["ctc_step"] = timed("hf_asr ctc", ctc_step, args)
     model.eval()
 
@@ -180,29 +182,15 @@ def bench_transformers(args: argparse.Namespace, waves: torch.Tensor) -> dict:
     negatives = _sample_negative_indices((args.batch_size, num_frames), config.num_negatives, mask)
     mask = torch.from_numpy(mask).to(args.device)
     negatives = torch.from_numpy(negatives).to(args.device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=args.device == "cuda")
-
-    def pretrain_step():
-        with autocast(args):
-            loss = model(waves, mask_time_indices=mask, sampled_negative_indices=negatives).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
+    pretrain_step = training_step(
+        model, lambda: model(waves, mask_time_indices=mask, sampled_negative_indices=negatives).loss, args
+    )
     results["pretraining_step"] = timed("transformers pretrain", pretrain_step, args)
-    del model, optimizer
+    del model, pretrain_step
 
     model = Wav2Vec2ForCTC(config).to(args.device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=args.device == "cuda")
     labels = torch.randint(3, VOCAB, (args.batch_size, int(args.seconds * 12)), device=args.device)
-
-    def ctc_step():
-        with autocast(args):
-            loss = model(waves, labels=labels).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
+    ctc_step = training_step(model, lambda: model(waves, labels=labels).loss, args)
     results["ctc_step"] = timed("transformers ctc", ctc_step, args)
     model.eval()
 

@@ -244,6 +244,14 @@ def pretrain(
 
 
 # ---- fine-tuning -------------------------------------------------------------------------------------------------
+def _config_with(config: LogMelWav2Vec2Config, overrides: dict[str, Any]) -> LogMelWav2Vec2Config:
+    """A new config: `config`'s fields with `overrides`, without the keys save/load adds (model_type, ...)."""
+    fields = {**config.to_dict(), **overrides}
+    for key in ("model_type", "transformers_version", "architectures", "auto_map"):
+        fields.pop(key, None)
+    return LogMelWav2Vec2Config(**fields)
+
+
 def load_ctc_model(
     init_from: str | os.PathLike | Any | None,
     tokenizer: Any,
@@ -254,11 +262,7 @@ def load_ctc_model(
     fine-tuned folder, or from a model object (a pretraining model's encoder is copied into a new CTC model)."""
     head = dict(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, **config_overrides)
     if init_from is None:
-        base = (config or LogMelWav2Vec2Config.tiny()).to_dict()
-        base.update(head)
-        for key in ("model_type", "transformers_version", "architectures", "auto_map"):
-            base.pop(key, None)
-        return LogMelWav2Vec2ForCTC(LogMelWav2Vec2Config(**base))
+        return LogMelWav2Vec2ForCTC(_config_with(config or LogMelWav2Vec2Config.tiny(), head))
     if isinstance(init_from, LogMelWav2Vec2ForCTC):
         if init_from.config.vocab_size != head["vocab_size"]:
             raise ValueError(f"the model's CTC head has {init_from.config.vocab_size} outputs but the tokenizer "
@@ -267,10 +271,7 @@ def load_ctc_model(
             setattr(init_from.config, key, value)
         return init_from
     if hasattr(init_from, "wav2vec2"):  # a pretraining model object
-        overrides = {**init_from.config.to_dict(), **head}
-        for key in ("model_type", "transformers_version", "architectures", "auto_map"):
-            overrides.pop(key, None)
-        model = LogMelWav2Vec2ForCTC(LogMelWav2Vec2Config(**overrides))
+        model = LogMelWav2Vec2ForCTC(_config_with(init_from.config, head))
         model.wav2vec2.load_state_dict(init_from.wav2vec2.state_dict())
         return model
     return LogMelWav2Vec2ForCTC.from_pretrained(str(init_from), **head)
