@@ -47,7 +47,7 @@ def test_negatives_are_never_the_positive_nor_padding_over_10k_draws():
     assert (negatives < lengths[:, None, None])[valid].all()
     assert (negatives[~valid] == 0).all()
     # Uniform over the other frames: every other frame of the long utterance shows up.
-    assert set(negatives[0, 5].tolist()) | {5} == set(range(40)) or len(set(negatives[0].flatten().tolist())) == 40
+    assert set(negatives[0].flatten().tolist()) == set(range(40))
 
 
 def test_negatives_of_a_one_frame_utterance_point_at_itself():
