@@ -137,7 +137,7 @@ def bench_hf_asr(args: argparse.Namespace, waves: torch.Tensor) -> dict:
 
     def frames(model):
         mel = features()
-        return mel, model.wav2vec2.feature_encoder.output_lengths(mel["attention_mask"].sum(-1).cpu())
+        return mel, model.encoder_lengths(mel["attention_mask"].sum(-1).cpu())
 
     results = {}
     model = LogMelWav2Vec2ForPreTraining(config).to(args.device)

@@ -113,6 +113,13 @@ class LogMelWav2Vec2Config(PreTrainedConfig):
     def num_codevectors(self) -> int:
         return self.num_codevector_groups * self.num_codevectors_per_group
 
+    def replace(self, **overrides) -> LogMelWav2Vec2Config:
+        """A new config with this one's fields and `overrides`, without the keys saving adds (model_type, ...)."""
+        fields = {**self.to_dict(), **overrides}
+        for key in ("model_type", "transformers_version", "architectures", "auto_map"):
+            fields.pop(key, None)
+        return type(self)(**fields)
+
     @classmethod
     def tiny(cls, **overrides) -> LogMelWav2Vec2Config:
         """A few-hundred-thousand-parameter model for tests and CPU demos."""
@@ -130,6 +137,34 @@ class LogMelWav2Vec2Config(PreTrainedConfig):
             proj_codevector_dim=32,
             num_negatives=10,
             mask_time_length=4,
+        )
+        return cls(**{**settings, **overrides})
+
+    @classmethod
+    def small(cls, **overrides) -> LogMelWav2Vec2Config:
+        """A model that pretrains and fine-tunes in minutes on two CPU cores (the CPU demo's model)."""
+        settings = dict(
+            conv_dim=[144, 144],
+            conv_kernel=[5, 3],
+            conv_stride=[2, 1],  # 20 ms frames: 40 ms leave too few frames per character for CTC to learn fast
+            hidden_size=144,
+            num_hidden_layers=4,
+            num_attention_heads=4,
+            intermediate_size=384,
+            num_conv_pos_embeddings=32,
+            num_conv_pos_embedding_groups=8,
+            hidden_dropout=0.1,
+            attention_dropout=0.1,
+            final_dropout=0.1,
+            num_codevectors_per_group=64,
+            codevector_dim=64,
+            proj_codevector_dim=64,
+            num_negatives=30,
+            mask_time_length=4,
+            mask_time_prob=0.5,
+            max_gumbel_temperature=2.0,
+            min_gumbel_temperature=0.5,
+            gumbel_temperature_decay=0.995,
         )
         return cls(**{**settings, **overrides})
 

@@ -13,7 +13,7 @@ def conv_output_lengths(lengths: torch.Tensor, kernels: Sequence[int], strides: 
 
     Each layer pads (kernel - 1) // 2 frames on both sides, so a layer gives
     floor((L + 2 * ((k - 1) // 2) - k) / s) + 1 frames (= ceil(L / s) for odd k), and 0 for L = 0.
-    This is the only copy of the formula: masks, CTC lengths and the pipeline's ratio all use it.
+    The one copy of the formula: the model's `encoder_lengths` and each conv layer use it.
 
     Args:
         lengths: (B,) integer frame counts.
@@ -51,13 +51,12 @@ class ConvLayer(nn.Module):
         self.norm = nn.LayerNorm(out_channels)
         self.activation = nn.GELU()
 
-    def forward(self, x: torch.Tensor, frame_mask: torch.Tensor | None) -> torch.Tensor:
-        """x: (B, C_in, T_in) -> (B, C_out, T_out); frame_mask: (B, T_out) or None."""
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x: (B, C_in, T_in), lengths: (B,) valid input frames -> (B, C_out, T_out), (B,) valid output frames."""
         x = self.conv(x)
         x = self.activation(self.norm(x.transpose(1, 2)).transpose(1, 2))
-        if frame_mask is not None:
-            x = x * frame_mask[:, None, :].to(x.dtype)
-        return x
+        lengths = conv_output_lengths(lengths, [self.kernel], [self.stride])
+        return x * frame_mask_from_lengths(lengths, x.shape[-1])[:, None, :].to(x.dtype), lengths
 
 
 class ConvFeatureEncoder(nn.Module):
@@ -72,33 +71,23 @@ class ConvFeatureEncoder(nn.Module):
                 f"conv_dim, conv_kernel and conv_stride need one entry per layer; got {len(channels)}, "
                 f"{len(kernels)} and {len(strides)}"
             )
-        self.kernels, self.strides = list(kernels), list(strides)
         in_sizes = [num_mel_bins, *channels[:-1]]
         self.layers = nn.ModuleList(
             ConvLayer(i, o, k, s, bias) for i, o, k, s in zip(in_sizes, channels, kernels, strides)
         )
 
-    def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
-        return conv_output_lengths(lengths, self.kernels, self.strides)
-
     def freeze(self) -> None:
         for parameter in self.parameters():
             parameter.requires_grad = False
 
-    def forward(self, features: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """features: (B, T_mel, n_mels); lengths: (B,) valid mel frames or None -> (B, T, C)."""
+    def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """features: (B, T_mel, n_mels), lengths: (B,) valid mel frames -> (B, T, C), (B,) valid frames."""
         x = features.transpose(1, 2)  # (B, n_mels, T_mel)
-        if lengths is not None:  # padding must read as zeros, whatever value the extractor padded with
-            x = x * frame_mask_from_lengths(lengths, x.shape[-1])[:, None, :].to(x.dtype)
+        # Padding must read as zeros, whatever value the extractor padded with.
+        x = x * frame_mask_from_lengths(lengths, x.shape[-1])[:, None, :].to(x.dtype)
         for layer in self.layers:
-            mask = None
-            if lengths is not None:
-                lengths = conv_output_lengths(lengths, [layer.kernel], [layer.stride])
-            out_len = (x.shape[-1] + 2 * ((layer.kernel - 1) // 2) - layer.kernel) // layer.stride + 1
-            if lengths is not None:
-                mask = frame_mask_from_lengths(lengths, out_len)
-            x = layer(x, mask)
-        return x.transpose(1, 2)  # (B, T, C)
+            x, lengths = layer(x, lengths)
+        return x.transpose(1, 2), lengths  # (B, T, C)
 
 
 class FeatureProjection(nn.Module):

@@ -103,3 +103,35 @@ def ctc_loss(
             reduction=reduction,
             zero_infinity=zero_infinity,
         )
+
+
+def ctc_required_frames(labels: torch.Tensor) -> torch.Tensor:
+    """(B, S) label ids (negative = padding) -> (B,) frames a CTC alignment needs: length + adjacent repeats."""
+    valid = labels >= 0
+    repeats = ((labels[:, 1:] == labels[:, :-1]) & valid[:, 1:] & valid[:, :-1]).sum(-1)
+    return valid.sum(-1) + repeats
+
+
+def ctc_utterance_losses(
+    logits: torch.Tensor,
+    logit_lengths: torch.Tensor,
+    labels: torch.Tensor,
+    blank_id: int,
+    per_label: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each utterance's CTC loss, and whether its labels fit its frames at all.
+
+    An utterance needs `ctc_required_frames` frames; one with fewer has no alignment (infinite loss): it gets loss 0
+    and no gradient, and `feasible` says so, so that callers can leave it out of their averages and count it.
+
+    Args:
+        logits: (B, T, V); logit_lengths: (B,); labels: (B, S), negative where padded.
+        per_label: divide each loss by its label count (torch's "mean" reduction before the batch mean).
+    Returns:
+        losses (B,) float32, feasible (B,) bool.
+    """
+    feasible = logit_lengths.to(labels.device) >= ctc_required_frames(labels)
+    losses = ctc_loss(logits, logit_lengths, labels, blank_id, reduction="none", zero_infinity=True)  # (B,)
+    if per_label:
+        losses = losses / (labels >= 0).sum(-1).clamp(min=1).to(losses)
+    return torch.where(feasible.to(losses.device), losses, torch.zeros_like(losses)), feasible

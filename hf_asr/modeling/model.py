@@ -11,8 +11,8 @@ from transformers import PreTrainedModel
 from transformers import initialization as init
 
 from .configuration import LogMelWav2Vec2Config
-from .feature_encoder import ConvFeatureEncoder, FeatureProjection, frame_mask_from_lengths
-from .losses import contrastive_loss, ctc_loss, diversity_loss
+from .feature_encoder import ConvFeatureEncoder, FeatureProjection, conv_output_lengths, frame_mask_from_lengths
+from .losses import contrastive_loss, ctc_utterance_losses, diversity_loss
 from .masking import compute_span_mask, sample_negative_indices
 from .outputs import LogMelWav2Vec2BaseModelOutput, LogMelWav2Vec2CTCOutput, LogMelWav2Vec2ForPreTrainingOutput
 from .quantizer import GumbelVectorQuantizer
@@ -71,6 +71,10 @@ class LogMelWav2Vec2PreTrainedModel(PreTrainedModel):
         elif isinstance(module, LogMelWav2Vec2Model):
             init.uniform_(module.masked_spec_embed)
 
+    def encoder_lengths(self, mel_lengths: torch.Tensor) -> torch.Tensor:
+        """(B,) valid log-mel frames -> (B,) valid encoder frames (= the logits' valid length; 0 when too short)."""
+        return conv_output_lengths(torch.as_tensor(mel_lengths), self.config.conv_kernel, self.config.conv_stride)
+
     def save_pretrained(self, save_directory: Any, *args: Any, **kwargs: Any) -> None:
         # register_for_auto_class writes only AutoConfig and this head into auto_map; a Hub folder
         # must resolve every Auto class to the shipped code.
@@ -109,8 +113,13 @@ class LogMelWav2Vec2Model(LogMelWav2Vec2PreTrainedModel):
         """Stop gradients into the conv feature encoder (common when fine-tuning a pretrained encoder)."""
         self.feature_encoder.freeze()
 
-    def frame_lengths(self, input_features: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
-        """(B,) valid encoder frames, after checking the features; raises when an utterance is too short."""
+    def extract_features(
+        self, input_features: torch.Tensor, attention_mask: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Check the features, run the conv feature encoder: (B, T_mel, n_mels) -> (B, T, C) and (B,) valid frames.
+
+        Raises ValueError for a wrong shape or mel-bin count, or an utterance too short for the encoder.
+        """
         if input_features.ndim != 3:
             raise ValueError(
                 f"input_features must be (batch, frames, {self.config.num_mel_bins}) log-mel features, got shape "
@@ -125,15 +134,46 @@ class LogMelWav2Vec2Model(LogMelWav2Vec2PreTrainedModel):
             mel_lengths = torch.full((input_features.shape[0],), input_features.shape[1], device=input_features.device)
         else:
             mel_lengths = attention_mask.sum(-1).long()
-        lengths = self.feature_encoder.output_lengths(mel_lengths)
-        too_short = (lengths <= 0).nonzero().flatten().tolist()
+        too_short = (self.encoder_lengths(mel_lengths) <= 0).nonzero().flatten().tolist()
         if too_short:
             raise ValueError(
                 f"Utterance(s) {too_short} have {[int(mel_lengths[i]) for i in too_short]} log-mel frames, too few "
                 f"for the conv feature encoder (kernels {self.config.conv_kernel}): each needs at least 1 frame of "
                 f"audio ({self.config.mel_hop_length} samples)."
             )
-        return lengths
+        return self.feature_encoder(input_features, mel_lengths)
+
+    def contextualize(
+        self,
+        extract: torch.Tensor,
+        lengths: torch.Tensor,
+        padded: bool = True,
+        mask_time_indices: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+    ) -> LogMelWav2Vec2BaseModelOutput:
+        """Conv features (B, T, C) with (B,) valid frames -> projection -> (masking) -> Transformer.
+
+        padded: False when every utterance fills all T frames (attention then needs no mask).
+        mask_time_indices: (B, T) bool frames to replace by the mask embedding (pretraining); SpecAugment otherwise.
+        """
+        frame_mask = frame_mask_from_lengths(lengths, extract.shape[1])  # (B, T)
+        hidden, normed = self.feature_projection(extract)
+        hidden = self._mask_hidden_states(hidden, lengths, mask_time_indices)
+        hidden, all_hidden, attentions = self.encoder(
+            hidden,
+            frame_mask if padded else None,
+            implementation=self.config._attn_implementation or "sdpa",
+            output_hidden_states=bool(output_hidden_states),
+            output_attentions=bool(output_attentions),
+        )
+        return LogMelWav2Vec2BaseModelOutput(
+            last_hidden_state=hidden,
+            extract_features=normed,
+            frame_mask=frame_mask,
+            hidden_states=all_hidden,
+            attentions=attentions,
+        )
 
     def forward(
         self,
@@ -145,26 +185,9 @@ class LogMelWav2Vec2Model(LogMelWav2Vec2PreTrainedModel):
         return_dict: bool | None = None,
     ) -> LogMelWav2Vec2BaseModelOutput | tuple:
         """input_features: (B, T_mel, n_mels); attention_mask: (B, T_mel); mask_time_indices: (B, T) bool."""
-        lengths = self.frame_lengths(input_features, attention_mask)
-        extract = self.feature_encoder(
-            input_features, lengths=None if attention_mask is None else attention_mask.sum(-1)
-        )
-        frame_mask = frame_mask_from_lengths(lengths, extract.shape[1])  # (B, T)
-        hidden, normed = self.feature_projection(extract)
-        hidden = self._mask_hidden_states(hidden, lengths, mask_time_indices)
-        hidden, all_hidden, attentions = self.encoder(
-            hidden,
-            frame_mask if attention_mask is not None else None,
-            implementation=self.config._attn_implementation or "sdpa",
-            output_hidden_states=bool(output_hidden_states),
-            output_attentions=bool(output_attentions),
-        )
-        output = LogMelWav2Vec2BaseModelOutput(
-            last_hidden_state=hidden,
-            extract_features=normed,
-            frame_mask=frame_mask,
-            hidden_states=all_hidden,
-            attentions=attentions,
+        extract, lengths = self.extract_features(input_features, attention_mask)
+        output = self.contextualize(
+            extract, lengths, attention_mask is not None, mask_time_indices, output_attentions, output_hidden_states
         )
         return output if return_dict is not False else output.to_tuple()
 
@@ -211,6 +234,16 @@ class LogMelWav2Vec2ForPreTraining(LogMelWav2Vec2PreTrainedModel):
         self.quantizer.set_temperature(config.max_gumbel_temperature)
         self.post_init()
 
+    def masking_settings(self) -> dict[str, float | int]:
+        """Span masking and negatives of pretraining: mask_prob, span_length, min_masks (>= 1), num_negatives."""
+        config = self.config
+        return {
+            "mask_prob": config.mask_time_prob,
+            "span_length": config.mask_time_length,
+            "min_masks": max(config.mask_time_min_masks, 1),
+            "num_negatives": config.num_negatives,
+        }
+
     def set_gumbel_temperature(self, temperature: float) -> None:
         self.quantizer.set_temperature(temperature)
 
@@ -237,22 +270,20 @@ class LogMelWav2Vec2ForPreTraining(LogMelWav2Vec2PreTrainedModel):
         Masks and negatives are drawn here when not given (collators give them, drawn with a seeded generator).
         """
         config = self.config
-        lengths = self.wav2vec2.frame_lengths(input_features, attention_mask)
-        time = int(self.wav2vec2.feature_encoder.output_lengths(torch.tensor([input_features.shape[1]]))[0])
+        extract, lengths = self.wav2vec2.extract_features(input_features, attention_mask)
+        masking = self.masking_settings()
         if mask_time_indices is None:
             mask_time_indices = compute_span_mask(
-                lengths, time, config.mask_time_prob, config.mask_time_length, max(config.mask_time_min_masks, 1)
+                lengths.cpu(), extract.shape[1], masking["mask_prob"], masking["span_length"], masking["min_masks"]
             )
         if sampled_negative_indices is None:
-            sampled_negative_indices = sample_negative_indices(mask_time_indices, lengths, config.num_negatives)
+            sampled_negative_indices = sample_negative_indices(
+                mask_time_indices, lengths.cpu(), masking["num_negatives"]
+            )
         device = input_features.device
         mask_time_indices = mask_time_indices.to(device=device, dtype=torch.bool)
-        outputs = self.wav2vec2(
-            input_features,
-            attention_mask=attention_mask,
-            mask_time_indices=mask_time_indices,
-            output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
+        outputs = self.wav2vec2.contextualize(
+            extract, lengths, attention_mask is not None, mask_time_indices, output_attentions, output_hidden_states
         )
         context = self.project_hid(outputs.last_hidden_state)  # (B, T, P)
         quantized, perplexity, code_ids = self.quantizer(outputs.extract_features, outputs.frame_mask)
@@ -297,6 +328,21 @@ class LogMelWav2Vec2ForCTC(LogMelWav2Vec2PreTrainedModel):
     def freeze_feature_encoder(self) -> None:
         self.wav2vec2.freeze_feature_encoder()
 
+    def set_spec_augment(self, mask_time_prob: float | None = None, mask_feature_prob: float | None = None) -> None:
+        """Change SpecAugment's time/channel masking (None keeps a value) for fine-tuning.
+
+        Without time masking the mask embedding gets no gradient, so it is frozen: a trainable parameter without
+        gradient breaks DDP when find_unused_parameters is off (the Trainer turns it off with activation
+        checkpointing).
+        """
+        config = self.config
+        if mask_time_prob is not None:
+            config.mask_time_prob = mask_time_prob
+        if mask_feature_prob is not None:
+            config.mask_feature_prob = mask_feature_prob
+        uses_mask_embedding = config.apply_spec_augment and config.mask_time_prob > 0
+        self.wav2vec2.masked_spec_embed.requires_grad_(uses_mask_embedding)
+
     def forward(
         self,
         input_features: torch.Tensor,
@@ -315,21 +361,24 @@ class LogMelWav2Vec2ForCTC(LogMelWav2Vec2PreTrainedModel):
         )
         logits = self.lm_head(self.dropout(outputs.last_hidden_state))
         logit_lengths = outputs.frame_mask.sum(-1)
-        loss = None
+        loss = utterance_losses = feasible = None
         if labels is not None:
             self._check_labels(labels)
-            loss = ctc_loss(
-                logits,
-                logit_lengths,
-                labels,
-                blank_id=self.config.pad_token_id,
-                reduction=self.config.ctc_loss_reduction,
-                zero_infinity=self.config.ctc_zero_infinity,
+            config = self.config
+            utterance_losses, feasible = ctc_utterance_losses(
+                logits, logit_lengths, labels, config.pad_token_id, per_label=config.ctc_loss_reduction == "mean"
             )
+            # An utterance without alignment counts as an infinite loss unless config.ctc_zero_infinity.
+            batch_losses = utterance_losses
+            if not config.ctc_zero_infinity:
+                batch_losses = torch.where(feasible.to(batch_losses.device), batch_losses, float("inf"))
+            loss = batch_losses.mean() if config.ctc_loss_reduction == "mean" else batch_losses.sum()
         output = LogMelWav2Vec2CTCOutput(
             loss=loss,
             logits=logits,
             logit_lengths=logit_lengths,
+            utterance_losses=utterance_losses,
+            feasible=feasible,
             hidden_states=outputs.hidden_states,
             attentions=outputs.attentions,
         )

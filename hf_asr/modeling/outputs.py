@@ -53,10 +53,14 @@ class LogMelWav2Vec2CTCOutput(ModelOutput):
     loss: CTC loss (reduction per config.ctc_loss_reduction), when labels are given.
     logits: (B, T, vocab_size).
     logit_lengths: (B,) valid frames of the logits.
+    utterance_losses: (B,) each utterance's CTC loss (per label with "mean" reduction); 0 where not feasible.
+    feasible: (B,) bool, whether the labels fit the frames (frames >= labels + adjacent repeats).
     """
 
     loss: torch.FloatTensor | None = None
     logits: torch.FloatTensor | None = None
     logit_lengths: torch.LongTensor | None = None
+    utterance_losses: torch.FloatTensor | None = None
+    feasible: torch.BoolTensor | None = None
     hidden_states: tuple[torch.FloatTensor, ...] | None = None
     attentions: tuple[torch.FloatTensor, ...] | None = None

@@ -1,10 +1,14 @@
 """Batch collators for CTC fine-tuning and contrastive pretraining.
 
-Both take examples holding `input_features` (T_mel, n_mels) log-mel frames (see `recipes.prepare_dataset`) and pad
-them through the feature extractor. The pretraining collator also draws the span masks and negatives, with its own
-seeded `torch.Generator`: the draws depend only on the seed, the process index and the number of batches drawn so
-far, and `state_dict()` / `load_state_dict()` carry that state through checkpoints (the trainers save it), so a run
-resumed from a checkpoint sees exactly the masks of an uninterrupted run.
+Examples hold either precomputed `input_features` (T_mel, n_mels) log-mel frames (`hf_asr.data.features.
+prepare_dataset`) or raw `audio` cells (`prepare_dataset(..., precompute_features=False)`), whose log-mel features
+the collator computes per batch, after the seeded waveform augmentation when one is given (training only: the
+`eval_copy()` the trainers use for evaluation has none).
+
+Random draws (the pretraining collator's span masks and negatives, the augmentation) come from the collator's own
+seeded `torch.Generator`: they depend only on the seed, the process index and the number of batches drawn so far,
+and `state_dict()` / `load_state_dict()` carry that state through checkpoints (the trainers save it), so a run
+resumed from a checkpoint sees exactly the batches of an uninterrupted run.
 
 Data loaders draw batches ahead of the training step (accelerate prefetches one batch to spot the last one), so at
 a checkpoint the collator has usually made one more batch than the trainer consumed; `state_dict(num_consumed=n)`
@@ -13,16 +17,19 @@ returns the state as it was before batch n (the last few states are kept).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..modeling.feature_encoder import conv_output_lengths
+from ..data.audio import audio_array
+from ..data.augmentation import AugmentationSettings, WaveformAugmenter
 from ..modeling.masking import compute_span_mask, sample_negative_indices
 
 LABEL_PAD_ID = -100
+EncoderLengths = Callable[[torch.Tensor], torch.Tensor]  # (B,) mel frames -> (B,) encoder frames
 
 
 def pad_features(examples: Sequence[dict[str, Any]], feature_extractor: Any | None = None) -> dict[str, torch.Tensor]:
@@ -41,77 +48,52 @@ def pad_features(examples: Sequence[dict[str, Any]], feature_extractor: Any | No
     return {"input_features": padded, "attention_mask": mask}
 
 
-class DataCollatorCTC:
-    """Pads log-mel features (feature extractor) and label ids (with -100) for `LogMelWav2Vec2ForCTC`.
+def featurize(
+    examples: Sequence[dict[str, Any]],
+    feature_extractor: Any,
+    augmenter: WaveformAugmenter | None = None,
+    generator: torch.Generator | None = None,
+) -> dict[str, torch.Tensor]:
+    """input_features (B, T, n_mels) and attention_mask (B, T) of examples holding `input_features` or `audio`.
 
-    Examples: {"input_features": (T_mel, n_mels), "labels": list[int]}. Examples without "labels" give a batch
-    without labels. Over-long labels are not dropped here: `CTCTrainer` skips and counts them, since it knows the
-    model's frame counts.
+    Raw audio is checked against the extractor's sampling rate (the error names the example), augmented when
+    `augmenter` is given (drawing from `generator`), then turned into log-mel features.
+    """
+    if not examples:
+        raise ValueError("cannot collate an empty batch")
+    if "input_features" in examples[0]:
+        return pad_features(examples, feature_extractor)
+    if "audio" not in examples[0]:
+        raise KeyError(f"examples need `input_features` or `audio`; this one has {sorted(examples[0])}")
+    rate = feature_extractor.sampling_rate
+    waveforms = []
+    for index, example in enumerate(examples):
+        samples, sampling_rate = audio_array(example["audio"])
+        if sampling_rate is not None and sampling_rate != rate:
+            raise ValueError(
+                f"example {index} of the batch is sampled at {sampling_rate} Hz, the feature extractor expects "
+                f"{rate} Hz: load the corpus with hf_asr.data.loading.load_corpus (resamples)"
+            )
+        waveform = torch.from_numpy(samples)
+        waveforms.append(augmenter(waveform, generator) if augmenter is not None else waveform)
+    batch = feature_extractor(waveforms, sampling_rate=rate, padding=True, return_tensors="pt")
+    return {"input_features": batch["input_features"].float(), "attention_mask": batch["attention_mask"].long()}
+
+
+class SeededCollatorMixin:
+    """A per-process seeded generator whose state is saved in checkpoints (see the module docstring).
+
+    Subclasses call `_start_batch()` at the top of `__call__` and draw from `self.generator`.
     """
 
-    def __init__(self, processor: Any, pad_to_multiple_of: int | None = None) -> None:
-        self.processor = processor
-        self.feature_extractor = getattr(processor, "feature_extractor", processor)
-        self.pad_to_multiple_of = pad_to_multiple_of
+    history_size = 16
 
-    def __call__(self, examples: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        batch = pad_features(examples, self.feature_extractor)
-        if self.pad_to_multiple_of:
-            batch = _pad_time_to_multiple(batch, self.pad_to_multiple_of)
-        if examples and "labels" in examples[0]:
-            labels = [torch.as_tensor(ex["labels"], dtype=torch.long).reshape(-1) for ex in examples]
-            batch["labels"] = torch.nn.utils.rnn.pad_sequence(labels, batch_first=True, padding_value=LABEL_PAD_ID)
-            if batch["labels"].shape[1] == 0:  # every transcript empty: keep a (B, 1) all-padding tensor
-                batch["labels"] = torch.full((len(labels), 1), LABEL_PAD_ID, dtype=torch.long)
-        return batch
-
-
-class DataCollatorPretraining:
-    """Pads features and draws span masks + negatives for `LogMelWav2Vec2ForPreTraining`.
-
-    Args:
-        frame_lengths: the model config (its conv kernels/strides give encoder frames), or a callable mapping
-            (B,) mel-frame counts to (B,) encoder-frame counts (e.g. `model.wav2vec2.feature_encoder.output_lengths`).
-        mask_prob, span_length, min_masks: span masking (wav2vec 2.0: 0.065, 10, 2).
-        num_negatives: K negatives per masked frame, from the same utterance (wav2vec 2.0: 100).
-        seed: base seed; the generator of process r is seeded with seed + 1_000_003 * r (set by the trainer).
-        feature_extractor: pads with its padding value when given, else zeros.
-
-    Returns batches with input_features (B, T_mel, n_mels), attention_mask (B, T_mel), mask_time_indices (B, T) bool
-    and sampled_negative_indices (B, T, K) long; no mask or negative ever lies in padding.
-    """
-
-    def __init__(
-        self,
-        frame_lengths: Any,
-        mask_prob: float = 0.065,
-        span_length: int = 10,
-        min_masks: int = 2,
-        num_negatives: int = 100,
-        seed: int = 0,
-        feature_extractor: Any | None = None,
-    ) -> None:
-        self.frame_lengths_fn = _frame_lengths_fn(frame_lengths)
-        self.mask_prob, self.span_length, self.min_masks = float(mask_prob), int(span_length), int(min_masks)
-        self.num_negatives = int(num_negatives)
+    def _init_stream(self, seed: int) -> None:
         self.seed = int(seed)
-        self.feature_extractor = feature_extractor
         self.process_index = 0
         self.num_calls = 0
         self._generator: torch.Generator | None = None
         self._history: dict[int, torch.Tensor] = {}  # generator state before call i, for the last few calls
-
-    @classmethod
-    def from_config(cls, config: Any, seed: int = 0, feature_extractor: Any | None = None, **overrides: Any):
-        """Masking settings from a `LogMelWav2Vec2Config` (mask_time_*, num_negatives), overridable."""
-        settings = dict(
-            mask_prob=config.mask_time_prob,
-            span_length=config.mask_time_length,
-            min_masks=max(config.mask_time_min_masks, 1),
-            num_negatives=config.num_negatives,
-        )
-        settings.update(overrides)
-        return cls(config, seed=seed, feature_extractor=feature_extractor, **settings)
 
     @property
     def generator(self) -> torch.Generator:
@@ -120,7 +102,7 @@ class DataCollatorPretraining:
         return self._generator
 
     def set_process_index(self, process_index: int) -> None:
-        """Give each data-parallel process its own stream of masks (call before the first batch)."""
+        """Give each data-parallel process its own random stream (call before the first batch)."""
         if self.num_calls == 0 and process_index != self.process_index:
             self.process_index = int(process_index)
             self._generator = None
@@ -144,43 +126,131 @@ class DataCollatorPretraining:
         self._generator.set_state(state["generator"])
         self._history = {}
 
-    def eval_copy(self) -> DataCollatorPretraining:
-        """A fresh collator with the same settings (for evaluation: the same masks at every evaluation, and the
-        training stream left untouched)."""
-        copy = DataCollatorPretraining(self.frame_lengths_fn, self.mask_prob, self.span_length, self.min_masks,
-                                       self.num_negatives, self.seed, self.feature_extractor)
-        copy.process_index = self.process_index
-        return copy
-
-    history_size = 16
-
-    def __call__(self, examples: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
+    def _start_batch(self) -> None:
         self._history[self.num_calls] = self.generator.get_state()
         self._history.pop(self.num_calls - self.history_size, None)
-        batch = pad_features(examples, self.feature_extractor)
+        self.num_calls += 1
+
+    def _fresh_copy(self, **changes: Any) -> Any:
+        """A copy with the same settings and a fresh stream (evaluation: the same draws at every evaluation, and
+        the training stream left untouched)."""
+        fresh = copy.copy(self)
+        for name, value in changes.items():
+            setattr(fresh, name, value)
+        process_index = self.process_index
+        fresh._init_stream(self.seed)
+        fresh.process_index = process_index
+        return fresh
+
+
+def _augmenter(augmentation: AugmentationSettings | None, feature_extractor: Any) -> WaveformAugmenter | None:
+    if augmentation is None:
+        return None
+    return WaveformAugmenter(augmentation, sampling_rate=feature_extractor.sampling_rate)
+
+
+class DataCollatorCTC(SeededCollatorMixin):
+    """Pads log-mel features (feature extractor) and label ids (with -100) for `LogMelWav2Vec2ForCTC`.
+
+    Examples: {"input_features": (T_mel, n_mels) or "audio": cell, "labels": list[int]}. Examples without "labels"
+    give a batch without labels. `augmentation` (raw audio only) is applied in training batches; `eval_copy()`
+    has none. Over-long labels are not dropped here: `CTCTrainer` skips and counts them.
+    """
+
+    def __init__(
+        self,
+        processor: Any,
+        pad_to_multiple_of: int | None = None,
+        augmentation: AugmentationSettings | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.processor = processor
+        self.feature_extractor = getattr(processor, "feature_extractor", processor)
+        self.pad_to_multiple_of = pad_to_multiple_of
+        self.augmentation = augmentation
+        self.augmenter = _augmenter(augmentation, self.feature_extractor)
+        self._init_stream(seed)
+
+    def eval_copy(self) -> DataCollatorCTC:
+        return self._fresh_copy(augmentation=None, augmenter=None)
+
+    def __call__(self, examples: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        self._start_batch()
+        batch = featurize(examples, self.feature_extractor, self.augmenter, self.generator)
+        if self.pad_to_multiple_of:
+            batch = _pad_time_to_multiple(batch, self.pad_to_multiple_of)
+        if "labels" in examples[0]:
+            labels = [torch.as_tensor(ex["labels"], dtype=torch.long).reshape(-1) for ex in examples]
+            batch["labels"] = torch.nn.utils.rnn.pad_sequence(labels, batch_first=True, padding_value=LABEL_PAD_ID)
+            if batch["labels"].shape[1] == 0:  # every transcript empty: keep a (B, 1) all-padding tensor
+                batch["labels"] = torch.full((len(labels), 1), LABEL_PAD_ID, dtype=torch.long)
+        return batch
+
+
+class DataCollatorPretraining(SeededCollatorMixin):
+    """Pads features and draws span masks + negatives for `LogMelWav2Vec2ForPreTraining`.
+
+    Args:
+        encoder_lengths: maps (B,) mel-frame counts to (B,) encoder-frame counts: the model's `encoder_lengths`.
+        mask_prob, span_length, min_masks: span masking (wav2vec 2.0: 0.065, 10, 2).
+        num_negatives: K negatives per masked frame, from the same utterance (wav2vec 2.0: 100).
+        seed: base seed; the generator of process r is seeded with seed + 1_000_003 * r (set by the trainer).
+        feature_extractor: pads with its padding value; required for raw-audio examples.
+        augmentation: waveform augmentation of raw-audio training batches.
+
+    Returns batches with input_features (B, T_mel, n_mels), attention_mask (B, T_mel), mask_time_indices (B, T) bool
+    and sampled_negative_indices (B, T, K) long; no mask or negative ever lies in padding.
+    """
+
+    def __init__(
+        self,
+        encoder_lengths: EncoderLengths,
+        mask_prob: float = 0.065,
+        span_length: int = 10,
+        min_masks: int = 2,
+        num_negatives: int = 100,
+        seed: int = 0,
+        feature_extractor: Any | None = None,
+        augmentation: AugmentationSettings | None = None,
+    ) -> None:
+        if not callable(encoder_lengths):
+            raise TypeError(
+                "encoder_lengths must be a callable mapping mel-frame counts to encoder-frame counts (the model's "
+                f"`encoder_lengths`), got {type(encoder_lengths).__name__}"
+            )
+        self.encoder_lengths = encoder_lengths
+        self.mask_prob, self.span_length, self.min_masks = float(mask_prob), int(span_length), int(min_masks)
+        self.num_negatives = int(num_negatives)
+        self.feature_extractor = feature_extractor
+        self.augmentation = augmentation
+        self.augmenter = None if feature_extractor is None else _augmenter(augmentation, feature_extractor)
+        self._init_stream(seed)
+
+    @classmethod
+    def from_model(
+        cls, model: Any, seed: int = 0, feature_extractor: Any | None = None, **overrides: Any
+    ) -> DataCollatorPretraining:
+        """Lengths and masking settings (mask_prob, span_length, min_masks, num_negatives) of a pretraining model,
+        each overridable."""
+        settings = {**model.masking_settings(), **overrides}
+        return cls(model.encoder_lengths, seed=seed, feature_extractor=feature_extractor, **settings)
+
+    def eval_copy(self) -> DataCollatorPretraining:
+        return self._fresh_copy(augmentation=None, augmenter=None)
+
+    def __call__(self, examples: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        self._start_batch()
+        batch = featurize(examples, self.feature_extractor, self.augmenter, self.generator)
         mel_lengths = batch["attention_mask"].sum(-1)
-        lengths = torch.as_tensor(self.frame_lengths_fn(mel_lengths)).long()  # (B,)
-        time = int(torch.as_tensor(self.frame_lengths_fn(torch.tensor([batch["input_features"].shape[1]])))[0])
+        lengths = torch.as_tensor(self.encoder_lengths(mel_lengths)).long()  # (B,)
+        time = int(torch.as_tensor(self.encoder_lengths(torch.tensor([batch["input_features"].shape[1]])))[0])
         mask = compute_span_mask(
             lengths, time, self.mask_prob, self.span_length, self.min_masks, generator=self.generator
         )  # (B, T)
         negatives = sample_negative_indices(mask, lengths, self.num_negatives, generator=self.generator)  # (B, T, K)
-        self.num_calls += 1
         batch["mask_time_indices"] = mask
         batch["sampled_negative_indices"] = negatives
         return batch
-
-
-def _frame_lengths_fn(frame_lengths: Any) -> Callable[[torch.Tensor], torch.Tensor]:
-    if callable(frame_lengths):
-        return frame_lengths
-    if hasattr(frame_lengths, "conv_kernel") and hasattr(frame_lengths, "conv_stride"):
-        kernels, strides = list(frame_lengths.conv_kernel), list(frame_lengths.conv_stride)
-        return lambda lengths: conv_output_lengths(torch.as_tensor(lengths), kernels, strides)
-    raise TypeError(
-        "frame_lengths must be a LogMelWav2Vec2Config or a callable mapping mel-frame counts to encoder-frame counts, "
-        f"got {type(frame_lengths).__name__}"
-    )
 
 
 def _pad_time_to_multiple(batch: dict[str, torch.Tensor], multiple: int) -> dict[str, torch.Tensor]:
@@ -192,4 +262,4 @@ def _pad_time_to_multiple(batch: dict[str, torch.Tensor], multiple: int) -> dict
     return batch
 
 
-__all__ = ["DataCollatorCTC", "DataCollatorPretraining", "pad_features"]
+__all__ = ["DataCollatorCTC", "DataCollatorPretraining", "pad_features", "featurize"]

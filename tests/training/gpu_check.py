@@ -68,7 +68,7 @@ def _ctc():
 def _ga():
     from hf_asr import LogMelWav2Vec2ForCTC
     from hf_asr.training import CTCTrainer, DataCollatorCTC, make_training_args
-    from hf_asr.training.recipes import prepare_dataset
+    from hf_asr.data.features import prepare_dataset
 
     from .runs import make_processor, quiet_tiny_config
     from .synthetic import tone_corpus
@@ -140,7 +140,7 @@ def _speed():
             "labels": [list(rng.integers(3, len(processor.tokenizer), 200)) for _ in range(batch * steps)]}
     array2d = datasets.Features({"input_features": datasets.Array2D(shape=(None, 80), dtype="float32"),
                                  "labels": datasets.List(datasets.Value("int64"))})
-    data = datasets.Dataset.from_dict(rows, features=array2d)  # as recipes.prepare_dataset stores them
+    data = datasets.Dataset.from_dict(rows, features=array2d)  # as hf_asr.data.features.prepare_dataset stores them
     nested = datasets.Dataset.from_dict(rows)  # nested lists: the storage before Array2D
     for name in ("ctc_nested_lists", "ctc", "pretrain"):
         if not torch.cuda.is_available() or time.time() - START > 200:
@@ -152,7 +152,7 @@ def _speed():
             dataset = nested if name == "ctc_nested_lists" else data
         else:
             model = LogMelWav2Vec2ForPreTraining(config)
-            collator = DataCollatorPretraining.from_config(config)
+            collator = DataCollatorPretraining.from_model(model)
             cls, dataset = PretrainingTrainer, data.remove_columns("labels")
         timer = StepTimer()
         with tempfile.TemporaryDirectory() as out:

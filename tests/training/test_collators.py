@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from hf_asr import LogMelWav2Vec2Config
+from hf_asr import LogMelWav2Vec2Config, LogMelWav2Vec2ForPreTraining
 from hf_asr.modeling.feature_encoder import conv_output_lengths
 from hf_asr.training.collators import DataCollatorCTC, DataCollatorPretraining
 
@@ -35,10 +35,11 @@ def test_ctc_collator_without_labels(processor):
 @pytest.mark.parametrize("span", [1, 4, 10])
 def test_pretraining_masks_and_negatives_never_in_padding(span):
     config = LogMelWav2Vec2Config.tiny()
+    encoder_lengths = LogMelWav2Vec2ForPreTraining(config).encoder_lengths
     rng = np.random.default_rng(1)
     for seed in range(60):
         mel_lengths = rng.integers(1, 90, size=int(rng.integers(1, 6)))
-        collator = DataCollatorPretraining(config, mask_prob=0.3, span_length=span, min_masks=2, num_negatives=7,
+        collator = DataCollatorPretraining(encoder_lengths, mask_prob=0.3, span_length=span, min_masks=2, num_negatives=7,
                                            seed=seed)
         batch = collator(_examples(mel_lengths, seed=seed))
         mask, negatives = batch["mask_time_indices"], batch["sampled_negative_indices"]
@@ -57,43 +58,40 @@ def test_pretraining_masks_and_negatives_never_in_padding(span):
 
 
 def test_pretraining_collator_is_reproducible_and_resumable():
-    config = LogMelWav2Vec2Config.tiny()
+    model = LogMelWav2Vec2ForPreTraining(LogMelWav2Vec2Config.tiny())
     batches = [_examples([40, 55, 23], seed=i) for i in range(4)]
 
     def draw(collator, items):
         return [collator(b) for b in items]
 
-    first = draw(DataCollatorPretraining.from_config(config, seed=3), batches)
-    second = draw(DataCollatorPretraining.from_config(config, seed=3), batches)
+    first = draw(DataCollatorPretraining.from_model(model, seed=3), batches)
+    second = draw(DataCollatorPretraining.from_model(model, seed=3), batches)
     for a, b in zip(first, second):
         assert torch.equal(a["mask_time_indices"], b["mask_time_indices"])
         assert torch.equal(a["sampled_negative_indices"], b["sampled_negative_indices"])
 
     # Resume after two batches from the saved state: the next draws are those of the unbroken run.
-    interrupted = DataCollatorPretraining.from_config(config, seed=3)
+    interrupted = DataCollatorPretraining.from_model(model, seed=3)
     draw(interrupted, batches[:2])
     state = interrupted.state_dict()
-    resumed = DataCollatorPretraining.from_config(config, seed=99)
+    resumed = DataCollatorPretraining.from_model(model, seed=99)
     resumed.load_state_dict(state)
     assert resumed.num_calls == 2
     for a, b in zip(first[2:], draw(resumed, batches[2:])):
         assert torch.equal(a["mask_time_indices"], b["mask_time_indices"])
         assert torch.equal(a["sampled_negative_indices"], b["sampled_negative_indices"])
 
-    other_seed = DataCollatorPretraining.from_config(config, seed=4)(batches[0])
-    other_rank = DataCollatorPretraining.from_config(config, seed=3)
+    other_seed = DataCollatorPretraining.from_model(model, seed=4)(batches[0])
+    other_rank = DataCollatorPretraining.from_model(model, seed=3)
     other_rank.set_process_index(1)
     other_rank = other_rank(batches[0])
     assert not torch.equal(other_seed["mask_time_indices"], first[0]["mask_time_indices"])
     assert not torch.equal(other_rank["mask_time_indices"], first[0]["mask_time_indices"])
 
 
-def test_pretraining_collator_with_lengths_function():
-    config = LogMelWav2Vec2Config.tiny()
-    from hf_asr import LogMelWav2Vec2ForPreTraining
-
-    model = LogMelWav2Vec2ForPreTraining(config)
-    batch = DataCollatorPretraining(model.wav2vec2.feature_encoder.output_lengths, num_negatives=5)(
+def test_pretraining_collator_with_the_models_lengths():
+    model = LogMelWav2Vec2ForPreTraining(LogMelWav2Vec2Config.tiny())
+    batch = DataCollatorPretraining(model.encoder_lengths, num_negatives=5)(
         _examples([30, 64])
     )
     out = model(**batch)
@@ -104,11 +102,11 @@ def test_pretraining_collator_with_lengths_function():
 
 def test_pretraining_collator_state_before_a_drawn_ahead_batch():
     """A loader that drew batch 3 ahead of the step: the state saved for 2 consumed batches replays batch 3."""
-    config = LogMelWav2Vec2Config.tiny()
+    model = LogMelWav2Vec2ForPreTraining(LogMelWav2Vec2Config.tiny())
     batches = [_examples([40, 23], seed=i) for i in range(3)]
-    collator = DataCollatorPretraining.from_config(config, seed=0)
+    collator = DataCollatorPretraining.from_model(model, seed=0)
     drawn = [collator(b) for b in batches]
-    replay = DataCollatorPretraining.from_config(config, seed=0)
+    replay = DataCollatorPretraining.from_model(model, seed=0)
     replay.load_state_dict(collator.state_dict(num_consumed=2))
     assert replay.num_calls == 2
     assert torch.equal(replay(batches[2])["mask_time_indices"], drawn[2]["mask_time_indices"])
