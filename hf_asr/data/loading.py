@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import datasets
-import numpy as np
+
+from .audio import AudioReadError, decode_with_datasets
 
 FFMPEG_DEBIAN_PACKAGES = "libavcodec59 libavformat59 libavutil57 libswresample4 libswscale6 libavdevice59 libavfilter8"
 
@@ -129,18 +130,16 @@ class _AudioColumnDecoder:
         self.feature = datasets.Audio(sampling_rate=sampling_rate if resample else None, num_channels=1)
 
     def decode_value(self, value: dict[str, Any]) -> dict[str, Any]:
-        name = value.get("path") or "<audio bytes without a path>"
         try:
-            samples = self.feature.decode_example(value).get_all_samples()
-        except Exception as error:
-            raise AudioDecodingError(f"cannot decode audio {name!r} in {self.where}: {error}") from error
-        if samples.sample_rate != self.sampling_rate:
+            array, rate = decode_with_datasets(value, self.feature, self.where)
+        except AudioReadError as error:
+            raise AudioDecodingError(str(error)) from error
+        if rate != self.sampling_rate:
             raise CorpusError(
-                f"audio {name!r} in {self.where} is sampled at {samples.sample_rate} Hz, not {self.sampling_rate} Hz; "
-                "load with resample=True or resample the corpus"
+                f"audio {value.get('path') or '<audio bytes without a path>'!r} in {self.where} is sampled at {rate} "
+                f"Hz, not {self.sampling_rate} Hz; load with resample=True or resample the corpus"
             )
-        array = samples.data.numpy().reshape(-1).astype(np.float32, copy=False)  # (1, N) -> (N,)
-        return {"array": array, "sampling_rate": samples.sample_rate, "path": value.get("path")}
+        return {"array": array, "sampling_rate": rate, "path": value.get("path")}
 
     def decode_batch(self, batch: dict[str, list]) -> dict[str, list]:
         """`with_transform` hook: the batch is a dict of columns (lists)."""

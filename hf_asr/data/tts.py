@@ -12,13 +12,14 @@ import shutil
 import subprocess
 import tempfile
 import wave
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torchaudio
+
+from .audio import read_audio
 
 SAMPLING_RATE = 16_000
 ESPEAK = "espeak-ng"
@@ -34,8 +35,9 @@ ESPEAK_VARIANTS = (
     "", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5",
     "Andy", "Annie", "edward", "john", "linda", "max", "michel", "paul", "quincy", "rob", "steph", "travis", "zac",
 )  # fmt: skip
-# flite's built-in voices (`flite -lv`); `awb_time` only says the time. `kal` is 8 kHz; `rms` ignores pitch.
-FLITE_VOICES = ("kal", "awb", "rms", "slt")
+# flite's built-in voices (`flite -lv`); `awb_time` only says the time. `kal` is 8 kHz (`kal16`: the same voice at
+# 16 kHz); `rms` ignores pitch.
+FLITE_VOICES = ("kal", "kal16", "awb", "rms", "slt")
 _ESPEAK_DEFAULT_WPM = 175
 _ESPEAK_DEFAULT_PITCH = 50
 
@@ -120,7 +122,7 @@ def synthesize(
                 f"{voice.engine} failed (exit {result.returncode}) for voice {voice.id} on {text!r}: "
                 f"{result.stderr.strip() or 'no wav written'}"
             )
-        audio, source_rate = read_wav(wav_path)
+        audio, source_rate = read_audio(wav_path)
     if source_rate != sampling_rate:
         audio = torchaudio.functional.resample(torch.from_numpy(audio), source_rate, sampling_rate).numpy()
     if not np.any(np.abs(audio) > 1e-4):
@@ -130,63 +132,11 @@ def synthesize(
     return audio.astype(np.float32, copy=False)
 
 
-def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
-    """Read a 16-bit PCM wav file; returns (float32 samples in [-1, 1] of shape (num_samples,), sampling rate).
-
-    Multi-channel files are averaged to mono.
-    """
-    with wave.open(str(path), "rb") as f:
-        if f.getsampwidth() != 2:
-            raise ValueError(f"{path}: expected 16-bit PCM, got {8 * f.getsampwidth()}-bit samples")
-        rate, channels = f.getframerate(), f.getnchannels()
-        pcm = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2")
-    audio = pcm.astype(np.float32) / 32768.0
-    if channels > 1:
-        audio = audio.reshape(-1, channels).mean(axis=1)
-    return audio, rate
-
-
 def add_noise(audio: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
     """`audio` (num_samples,) plus white Gaussian noise at `snr_db` dB below the signal's mean power."""
     signal_power = float(np.mean(audio.astype(np.float64) ** 2))
     noise_std = np.sqrt(signal_power / 10.0 ** (snr_db / 10.0))
     return (audio + rng.normal(0.0, noise_std, size=audio.shape)).astype(np.float32)
-
-
-def default_voices(n: int, seed: int = 0, engines: Sequence[str] = (ESPEAK, FLITE)) -> list[Voice]:
-    """`n` distinct voices with seeded speed and pitch; with both engines, every third voice is flite.
-
-    Names are drawn without replacement per engine until its list is used up (flite: those of `FLITE_VOICES` the
-    installed flite has); speed is uniform in [0.85, 1.2] and pitch in [0.8, 1.25]. The same arguments always give
-    the same list. Raises FileNotFoundError if an engine in `engines` is not installed.
-    """
-    unknown = set(engines) - {ESPEAK, FLITE}
-    if unknown or not engines:
-        raise ValueError(f"engines must be a non-empty subset of {(ESPEAK, FLITE)}, got {tuple(engines)}")
-    names = {
-        ESPEAK: [f"{v}+{var}" if var else v for v in ESPEAK_VOICES for var in ESPEAK_VARIANTS],
-        FLITE: [v for v in FLITE_VOICES if v in available_flite_voices()] if FLITE in engines else [],
-    }
-    for engine in engines:
-        require_program(engine)
-    rng = np.random.default_rng(seed)
-    pools: dict[str, list[str]] = {engine: [] for engine in engines}
-    voices: list[Voice] = []
-    seen: set[str] = set()
-    while len(voices) < n:
-        engine = engines[0] if len(engines) == 1 else (FLITE if len(voices) % 3 == 1 else ESPEAK)
-        if not pools[engine]:  # refill with a fresh shuffle once every name was used
-            pools[engine] = [names[engine][i] for i in rng.permutation(len(names[engine]))]
-        voice = Voice(
-            engine,
-            pools[engine].pop(),
-            speed=round(float(rng.uniform(0.85, 1.2)), 2),
-            pitch=round(float(rng.uniform(0.8, 1.25)), 2),
-        )
-        if voice.id not in seen:
-            seen.add(voice.id)
-            voices.append(voice)
-    return voices
 
 
 def bytes_of_wav(audio: np.ndarray, sampling_rate: int = SAMPLING_RATE) -> bytes:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,14 +42,3 @@ def compute_logits(
         for row, index in enumerate(batch):
             results[index] = logits[row, : lengths[row]]
     return results  # type: ignore[return-value]
-
-
-def load_audio(path: str | Path) -> tuple[np.ndarray, int]:
-    """(mono float32 waveform, sampling rate) of an audio file; channels are averaged."""
-    import soundfile
-
-    try:
-        audio, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    except Exception as error:  # soundfile raises its own LibsndfileError (a RuntimeError) and others
-        raise ValueError(f"cannot read audio file {path}: {error}") from None
-    return audio.mean(axis=1), int(rate)

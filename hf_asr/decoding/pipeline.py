@@ -24,9 +24,9 @@ import torch
 from transformers.pipelines import PIPELINE_REGISTRY
 from transformers.pipelines.automatic_speech_recognition import AutomaticSpeechRecognitionPipeline, rescale_stride
 
+from ..data.audio import read_audio
 from ..modeling.configuration import LogMelWav2Vec2Config
 from ..modeling.lm_decoder import LMDecoder, find_saved_decoder
-from .inference import load_audio
 
 TASK = "automatic-speech-recognition"
 HF_ASR_MODEL_TYPE = LogMelWav2Vec2Config.model_type
@@ -67,7 +67,7 @@ class LMSpeechRecognitionPipeline(AutomaticSpeechRecognitionPipeline):
         # transformers reads a local file by piping it through the `ffmpeg` program, which these machines lack
         # (only FFmpeg's libraries are installed): read local files with soundfile instead.
         if isinstance(inputs, (str, os.PathLike)) and Path(inputs).is_file():
-            waveform, rate = load_audio(inputs)
+            waveform, rate = read_audio(inputs)
             inputs = {"raw": waveform, "sampling_rate": rate}
         return super().preprocess(inputs, chunk_length_s=chunk_length_s, stride_length_s=stride_length_s)
 

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..data.audio import read_audio
 from ..modeling.lm_decoder import LMDecoder
 from .backends import load_lm_decoder
-from .inference import load_audio
 from .pipeline import TASK, register_pipeline
 
 
@@ -40,7 +40,7 @@ def transcribe(
     asr = pipeline(TASK, model=str(model_dir), use_lm=use_lm, decoder=decoder, device=device)
     inputs = []
     for path in files:
-        audio, rate = load_audio(path)
+        audio, rate = read_audio(path)
         inputs.append({"raw": audio, "sampling_rate": rate})
     options: dict[str, Any] = {"batch_size": batch_size}
     if timestamps:

@@ -1,12 +1,13 @@
 """Training: collators, CTC and pretraining trainers, callbacks, and the `pretrain` / `finetune` recipes."""
 
+from ..data.features import prepare_dataset
 from .base import resolve_checkpoint
 from .callbacks import CodebookCollapseCallback, GumbelTemperatureCallback
 from .collators import DataCollatorCTC, DataCollatorPretraining
 from .ctc_trainer import CTCTrainer, ctc_required_frames
 from .metrics import make_compute_metrics
 from .pretraining_trainer import PretrainingTrainer
-from .recipes import finetune, load_ctc_model, make_training_args, prepare_dataset, pretrain
+from .recipes import finetune, load_ctc_model, make_training_args, pretrain
 
 __all__ = [
     "CTCTrainer",

@@ -8,6 +8,8 @@
   ahead), and restored on resume before the first batch is drawn. Evaluation uses `collator.eval_copy()`, so it
   never advances the training stream.
 - Batching by total audio duration (`max_seconds_per_batch`), through `hf_asr.data.batching.DurationBatchSampler`.
+- A time budget (`time_budget=TimeBudget(seconds)`): the learning rate follows elapsed time as well as steps, and
+  training stops when the budget is spent (see `time_budget`).
 - Extra training statistics (added by subclasses with `_record`) averaged over the logging interval and across
   processes, and logged next to `loss`.
 """
@@ -25,11 +27,13 @@ from datasets import Array2D
 from torch.utils.data import DataLoader
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint, rotate_checkpoints, seed_worker
 
+from ..data.features import DURATION_COLUMN
+from .time_budget import TimeBudget, TimeBudgetCallback
+
 logger = logging.getLogger(__name__)
 
 COLLATOR_STATE_NAME = "collator_state_{}.pt"
 STAGING_PREFIX = ".tmp-"
-DURATION_COLUMN = "duration"
 
 
 def resolve_checkpoint(resume_from_checkpoint: str | bool | None, output_dir: str) -> str | None:
@@ -47,8 +51,12 @@ class HfAsrTrainerMixin:
     """Mixed in before `transformers.Trainer` (see the module docstring)."""
 
     def __init__(self, *args: Any, max_seconds_per_batch: float | None = None,
-                 duration_column: str = DURATION_COLUMN, **kwargs: Any) -> None:
+                 duration_column: str = DURATION_COLUMN, time_budget: TimeBudget | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.time_budget = time_budget
+        if time_budget is not None:
+            self.add_callback(TimeBudgetCallback(time_budget))
         self.max_seconds_per_batch = max_seconds_per_batch
         self.duration_column = duration_column
         self._staging_run_dir: str | None = None
@@ -160,7 +168,25 @@ class HfAsrTrainerMixin:
             return
         super()._push_from_checkpoint(checkpoint_folder)
 
-    # ---- fast reads of log-mel features -----------------------------------------------------------------------
+    # ---- a learning-rate schedule over the time budget ----------------------------------------------------
+    def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> Any:
+        if self.time_budget is None:
+            return super().create_scheduler(num_training_steps, optimizer)
+        if self.lr_scheduler is None:
+            budget = self.time_budget
+            self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(
+                optimizer if optimizer is not None else self.optimizer,
+                lambda step: budget.lr_factor(budget.progress(step, num_training_steps)),
+            )
+        return self.lr_scheduler
+
+    # ---- columns the collators read ----------------------------------------------------------------------------
+    def _set_signature_columns_if_needed(self) -> None:
+        super()._set_signature_columns_if_needed()
+        # Raw audio is no argument of the model's forward, but the collators turn it into features per batch.
+        if "audio" not in self._signature_columns:
+            self._signature_columns = [*self._signature_columns, "audio"]
+
     def _remove_unused_columns(self, dataset: Any, description: str | None = None) -> Any:
         dataset = super()._remove_unused_columns(dataset, description)
         fmt = getattr(dataset, "format", None)
@@ -182,7 +208,7 @@ class HfAsrTrainerMixin:
         if self.duration_column not in getattr(dataset, "column_names", ()):
             raise ValueError(
                 f"max_seconds_per_batch needs a {self.duration_column!r} column (seconds of audio per example) in the "
-                "train dataset; hf_asr.training.recipes.prepare_dataset adds it."
+                "train dataset; hf_asr.data.features.prepare_dataset adds it."
             )
         from ..data.batching import DurationBatchSampler
 

@@ -131,7 +131,8 @@ def _config(preset: str, config_path: str | None = None) -> Any:
 
 
 def run_pretrain(options: PretrainOptions, args: TrainingArguments) -> int:
-    from .recipes import prepare_dataset, pretrain
+    from ..data.features import prepare_dataset
+    from .recipes import pretrain
 
     logging.basicConfig(level=logging.INFO if args.should_log else logging.WARNING)
     config = None if options.init_from else _config(options.preset, options.config)
@@ -154,9 +155,10 @@ def run_pretrain(options: PretrainOptions, args: TrainingArguments) -> int:
 
 
 def run_finetune(options: FinetuneOptions, args: TrainingArguments) -> int:
+    from ..data.features import prepare_dataset, split_corpus
     from ..modeling.feature_extraction import LogMelFeatureExtractor
     from ..modeling.processing import LogMelWav2Vec2Processor
-    from .recipes import finetune, prepare_dataset, split_corpus
+    from .recipes import finetune
 
     logging.basicConfig(level=logging.INFO if args.should_log else logging.WARNING)
     corpus = _load(options, options.text_column)

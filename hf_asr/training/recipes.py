@@ -4,8 +4,9 @@
     model, history = finetune(corpus, processor, "out/pretrain", "out/ctc", max_steps=500, device="cpu")
 
 `corpus` is a `datasets` Dataset or DatasetDict (train split "train", eval split "validation") with an audio column
-(decoded to {"array", "sampling_rate"}) and, for fine-tuning, a text column; or one already passed through
-`prepare_dataset` (columns input_features, duration[, labels]).
+and, for fine-tuning, a text column; or one already passed through `hf_asr.data.features.prepare_dataset`.
+With `augmentation` (an `AugmentationSettings`), features are computed per batch from the audio, after the seeded
+waveform augmentation of training batches.
 """
 
 from __future__ import annotations
@@ -16,115 +17,23 @@ from collections.abc import Sequence
 from typing import Any
 
 import datasets
-import numpy as np
 from transformers import TrainingArguments, set_seed
 
+from ..data.augmentation import AugmentationSettings
+from ..data.features import prepare_dataset, split_corpus
 from ..modeling.configuration import LogMelWav2Vec2Config
 from ..modeling.feature_extraction import LogMelFeatureExtractor
 from ..modeling.model import LogMelWav2Vec2ForCTC, LogMelWav2Vec2ForPreTraining
-from .base import DURATION_COLUMN
 from .callbacks import CodebookCollapseCallback, GumbelTemperatureCallback
 from .collators import DataCollatorCTC, DataCollatorPretraining
 from .ctc_trainer import CTCTrainer
 from .metrics import make_compute_metrics
 from .pretraining_trainer import PretrainingTrainer
+from .time_budget import TimeBudget
 
 logger = logging.getLogger(__name__)
 
 AnyCorpus = datasets.Dataset | datasets.DatasetDict
-
-
-# ---- data --------------------------------------------------------------------------------------------------------
-def audio_array(value: Any) -> tuple[np.ndarray, int | None]:
-    """An audio cell ({"array", "sampling_rate"} dict, torchcodec AudioDecoder, or bare array) -> (samples, rate)."""
-    if hasattr(value, "get_all_samples"):
-        samples = value.get_all_samples()
-        return samples.data.numpy().mean(0).astype(np.float32), int(samples.sample_rate)
-    if isinstance(value, dict) or hasattr(value, "__getitem__") and not isinstance(value, (np.ndarray, list)):
-        return np.asarray(value["array"], dtype=np.float32), int(value["sampling_rate"])
-    return np.asarray(value, dtype=np.float32), None
-
-
-def prepare_dataset(
-    corpus: AnyCorpus,
-    feature_extractor: Any,
-    tokenizer: Any | None = None,
-    audio_column: str = "audio",
-    text_column: str = "text",
-    normalize_text: bool = True,
-    max_seconds: float | None = None,
-    num_proc: int | None = None,
-) -> AnyCorpus:
-    """Audio -> `input_features` (T_mel, n_mels) and `duration` (s); text -> `labels` (with a tokenizer).
-
-    Other columns are dropped. With `normalize_text`, transcripts go through `hf_asr.data.text.normalize_transcript`
-    first (the CTC tokenizer silently maps unknown characters to <unk>). `max_seconds` drops longer utterances.
-    Already prepared corpora (with `input_features`) are returned as they are.
-    """
-    if isinstance(corpus, datasets.DatasetDict):
-        return datasets.DatasetDict({
-            name: prepare_dataset(split, feature_extractor, tokenizer, audio_column, text_column, normalize_text,
-                                  max_seconds, num_proc)
-            for name, split in corpus.items()
-        })
-    if "input_features" in corpus.column_names:
-        if tokenizer is not None and "labels" not in corpus.column_names:
-            raise ValueError("the corpus has input_features but no labels: prepare it again with its text column")
-        return corpus
-    if audio_column not in corpus.column_names:
-        raise ValueError(f"no audio column {audio_column!r} in the corpus; its columns are {corpus.column_names}")
-    if tokenizer is not None and text_column not in corpus.column_names:
-        raise ValueError(f"no text column {text_column!r} in the corpus; its columns are {corpus.column_names}")
-    normalize = _normalizer() if normalize_text else (lambda text: text)
-    rate = feature_extractor.sampling_rate
-
-    def convert(batch: dict[str, list]) -> dict[str, list]:
-        arrays = []
-        for value in batch[audio_column]:
-            array, sampling_rate = audio_array(value)
-            if sampling_rate is not None and sampling_rate != rate:
-                raise ValueError(
-                    f"audio at {sampling_rate} Hz, the feature extractor expects {rate} Hz: load the corpus with "
-                    "hf_asr.data.loading.load_corpus (resamples) or cast_column(Audio(sampling_rate=...))"
-                )
-            arrays.append(array)
-        features = feature_extractor(arrays, sampling_rate=rate, padding=False)["input_features"]
-        out = {"input_features": [np.asarray(f, dtype=np.float32) for f in features],
-               DURATION_COLUMN: [len(a) / rate for a in arrays]}
-        if tokenizer is not None:
-            out["labels"] = [tokenizer(normalize(text)).input_ids for text in batch[text_column]]
-        return out
-
-    # Array2D: read in numpy format (the trainers' loaders do), a (T, n_mels) row comes back as one array (~1 ms
-    # for 15 s of audio) instead of nested lists (~9 ms), which was most of the data loader's time per GPU step.
-    columns = {
-        "input_features": datasets.Array2D(shape=(None, feature_extractor.feature_size), dtype="float32"),
-        DURATION_COLUMN: datasets.Value("float64"),
-    }
-    if tokenizer is not None:
-        columns["labels"] = datasets.List(datasets.Value("int64"))
-    prepared = corpus.map(convert, batched=True, batch_size=32, remove_columns=corpus.column_names,
-                          features=datasets.Features(columns), num_proc=num_proc, desc="log-mel features")
-    if max_seconds:
-        prepared = prepared.filter(lambda d: d <= max_seconds, input_columns=DURATION_COLUMN)
-    return prepared
-
-
-def _normalizer() -> Any:
-    try:
-        from ..data.text import normalize_transcript
-    except ImportError:  # pragma: no cover - the data module ships with the package
-        return lambda text: " ".join(text.lower().split())
-    return normalize_transcript
-
-
-def split_corpus(corpus: AnyCorpus, train_split: str = "train",
-                 eval_split: str | None = "validation") -> tuple[datasets.Dataset, datasets.Dataset | None]:
-    if isinstance(corpus, datasets.DatasetDict):
-        if train_split not in corpus:
-            raise ValueError(f"the corpus has no split {train_split!r}; its splits are {list(corpus)}")
-        return corpus[train_split], corpus[eval_split] if eval_split and eval_split in corpus else None
-    return corpus, None
 
 
 # ---- arguments ---------------------------------------------------------------------------------------------------
@@ -193,6 +102,8 @@ def pretrain(
     audio_column: str = "audio",
     train_split: str = "train",
     eval_split: str | None = "validation",
+    augmentation: AugmentationSettings | None = None,
+    time_budget: TimeBudget | None = None,
     training_args: TrainingArguments | None = None,
     **training_kwargs: Any,
 ) -> tuple[LogMelWav2Vec2ForPreTraining, list[dict[str, float]]]:
@@ -202,6 +113,8 @@ def pretrain(
         model to continue from). Masking defaults to the config's mask_time_prob / mask_time_length /
         num_negatives; the diversity weight and Gumbel schedule are config fields.
     max_seconds_per_batch: batch by total audio seconds (per device) instead of `per_device_batch_size`.
+    augmentation: seeded waveform augmentation of training batches (features are then computed per batch).
+    time_budget: a `TimeBudget`: the learning rate follows elapsed time too, and training stops when it is spent.
     resume_from_checkpoint: a checkpoint folder, or True/"auto" for the last one in `output_dir`.
     training_args: full TrainingArguments (then output_dir, max_steps, learning_rate, ... here are ignored);
         otherwise they are built by `make_training_args` with `training_kwargs` as extra fields.
@@ -220,12 +133,13 @@ def pretrain(
     else:
         model = LogMelWav2Vec2ForPreTraining.from_pretrained(str(init_from))
     config = model.config
-    prepared = prepare_dataset(corpus, feature_extractor, audio_column=audio_column)
+    prepared = prepare_dataset(corpus, feature_extractor, audio_column=audio_column,
+                               precompute_features=augmentation is None)
     train, evaluation = split_corpus(prepared, train_split, eval_split)
     overrides = {k: v for k, v in dict(mask_prob=mask_prob, span_length=span_length,
                                        num_negatives=num_negatives).items() if v is not None}
-    collator = DataCollatorPretraining.from_config(config, seed=args.seed, feature_extractor=feature_extractor,
-                                                   **overrides)
+    collator = DataCollatorPretraining.from_model(model, seed=args.seed, feature_extractor=feature_extractor,
+                                                  augmentation=augmentation, **overrides)
     collapse = CodebookCollapseCallback(config.num_codevector_groups, collator.num_negatives,
                                         patience=collapse_patience)
     trainer = PretrainingTrainer(
@@ -237,6 +151,7 @@ def pretrain(
         processing_class=feature_extractor,
         callbacks=[GumbelTemperatureCallback(), collapse, *callbacks],
         max_seconds_per_batch=max_seconds_per_batch,
+        time_budget=time_budget,
     )
     trainer.train(resume_from_checkpoint=resume_from_checkpoint)
     _save_final(trainer, feature_extractor)
@@ -244,14 +159,6 @@ def pretrain(
 
 
 # ---- fine-tuning -------------------------------------------------------------------------------------------------
-def _config_with(config: LogMelWav2Vec2Config, overrides: dict[str, Any]) -> LogMelWav2Vec2Config:
-    """A new config: `config`'s fields with `overrides`, without the keys save/load adds (model_type, ...)."""
-    fields = {**config.to_dict(), **overrides}
-    for key in ("model_type", "transformers_version", "architectures", "auto_map"):
-        fields.pop(key, None)
-    return LogMelWav2Vec2Config(**fields)
-
-
 def load_ctc_model(
     init_from: str | os.PathLike | Any | None,
     tokenizer: Any,
@@ -262,7 +169,7 @@ def load_ctc_model(
     fine-tuned folder, or from a model object (a pretraining model's encoder is copied into a new CTC model)."""
     head = dict(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, **config_overrides)
     if init_from is None:
-        return LogMelWav2Vec2ForCTC(_config_with(config or LogMelWav2Vec2Config.tiny(), head))
+        return LogMelWav2Vec2ForCTC((config or LogMelWav2Vec2Config.tiny()).replace(**head))
     if isinstance(init_from, LogMelWav2Vec2ForCTC):
         if init_from.config.vocab_size != head["vocab_size"]:
             raise ValueError(f"the model's CTC head has {init_from.config.vocab_size} outputs but the tokenizer "
@@ -271,7 +178,7 @@ def load_ctc_model(
             setattr(init_from.config, key, value)
         return init_from
     if hasattr(init_from, "wav2vec2"):  # a pretraining model object
-        model = LogMelWav2Vec2ForCTC(_config_with(init_from.config, head))
+        model = LogMelWav2Vec2ForCTC(init_from.config.replace(**head))
         model.wav2vec2.load_state_dict(init_from.wav2vec2.state_dict())
         return model
     return LogMelWav2Vec2ForCTC.from_pretrained(str(init_from), **head)
@@ -302,6 +209,8 @@ def finetune(
     text_column: str = "text",
     train_split: str = "train",
     eval_split: str | None = "validation",
+    augmentation: AugmentationSettings | None = None,
+    time_budget: TimeBudget | None = None,
     training_args: TrainingArguments | None = None,
     **training_kwargs: Any,
 ) -> tuple[LogMelWav2Vec2ForCTC, list[dict[str, float]]]:
@@ -318,29 +227,24 @@ def finetune(
         save_steps=save_steps, eval_steps=eval_steps, seed=seed, device=device, **training_kwargs
     )
     set_seed(args.seed)
-    overrides = {k: v for k, v in dict(mask_time_prob=mask_time_prob, mask_feature_prob=mask_feature_prob).items()
-                 if v is not None}
-    model = load_ctc_model(init_from, processor.tokenizer, config, **overrides)
+    model = load_ctc_model(init_from, processor.tokenizer, config)
+    model.set_spec_augment(mask_time_prob, mask_feature_prob)
     if freeze_feature_encoder:
         model.freeze_feature_encoder()
-    config = model.config
-    if not (config.apply_spec_augment and config.mask_time_prob > 0):
-        # Never used without time masking: a trainable parameter without gradient breaks DDP when
-        # find_unused_parameters is off (the Trainer turns it off with activation checkpointing).
-        model.wav2vec2.masked_spec_embed.requires_grad_(False)
-    prepared = prepare_dataset(corpus, processor.feature_extractor, processor.tokenizer,
-                               audio_column=audio_column, text_column=text_column)
+    prepared = prepare_dataset(corpus, processor.feature_extractor, processor.tokenizer, audio_column=audio_column,
+                               text_column=text_column, precompute_features=augmentation is None)
     train, evaluation = split_corpus(prepared, train_split, eval_split)
     trainer = CTCTrainer(
         model=model,
         args=args,
-        data_collator=DataCollatorCTC(processor),
+        data_collator=DataCollatorCTC(processor, augmentation=augmentation, seed=args.seed),
         train_dataset=train,
         eval_dataset=evaluation if args.eval_strategy != "no" else None,
         processing_class=processor,
         compute_metrics=make_compute_metrics(processor),
         callbacks=list(callbacks),
         max_seconds_per_batch=max_seconds_per_batch,
+        time_budget=time_budget,
     )
     trainer.train(resume_from_checkpoint=resume_from_checkpoint)
     _save_final(trainer, processor)
@@ -353,4 +257,4 @@ def _save_final(trainer: Any, processing: Any) -> None:
         processing.save_pretrained(trainer.args.output_dir)
 
 
-__all__ = ["pretrain", "finetune", "prepare_dataset", "make_training_args", "load_ctc_model", "audio_array"]
+__all__ = ["pretrain", "finetune", "make_training_args", "load_ctc_model"]

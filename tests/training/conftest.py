@@ -30,6 +30,6 @@ def raw_corpus():
 
 @pytest.fixture(scope="session")
 def prepared(processor, raw_corpus):
-    from hf_asr.training.recipes import prepare_dataset
+    from hf_asr.data.features import prepare_dataset
 
     return prepare_dataset(raw_corpus, processor.feature_extractor, processor.tokenizer)

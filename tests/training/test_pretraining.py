@@ -17,7 +17,7 @@ from hf_asr.training import (
     make_training_args,
     pretrain,
 )
-from hf_asr.training.recipes import prepare_dataset
+from hf_asr.data.features import prepare_dataset
 
 from .runs import PerExampleMaskCollator, quiet_tiny_config
 from .synthetic import tone_corpus

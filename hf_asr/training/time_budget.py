@@ -1,0 +1,69 @@
+"""Training that fits a wall-clock budget: the learning-rate schedule runs on elapsed time as well as on steps.
+
+A fixed step count cannot promise a duration on an unknown machine, and stopping a step-based schedule early
+leaves the learning rate high. `TimeBudget` makes progress = max(step / max_steps, elapsed / seconds): warm-up,
+then linear or cosine decay to zero, finishing exactly when the budget (or the step ceiling) runs out, at whatever
+speed the machine trains. Pass it to a trainer as `time_budget=` (both hf_asr trainers take it).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from transformers import TrainerCallback
+
+
+class TimeBudget:
+    """Progress of a run bounded by `seconds` of training and the trainer's max_steps.
+
+    warmup: fraction of the progress spent warming the learning rate up from 0; decay: "linear" or "cosine".
+    """
+
+    def __init__(self, seconds: float, warmup: float = 0.1, decay: str = "linear") -> None:
+        if not seconds > 0:
+            raise ValueError(f"a time budget must be positive, got {seconds} seconds")
+        if not 0 <= warmup < 1:
+            raise ValueError(f"warmup must be a fraction in [0, 1), got {warmup}")
+        if decay not in ("linear", "cosine"):
+            raise ValueError(f"decay must be 'linear' or 'cosine', got {decay!r}")
+        self.seconds, self.warmup, self.decay = float(seconds), float(warmup), decay
+        self.started: float | None = None
+
+    def start(self) -> None:
+        self.started = time.monotonic()
+
+    def elapsed(self) -> float:
+        return 0.0 if self.started is None else time.monotonic() - self.started
+
+    def progress(self, step: int, max_steps: int) -> float:
+        """In [0, 1]: the larger of the step fraction and the time fraction."""
+        by_steps = step / max_steps if max_steps > 0 else 0.0
+        return min(1.0, max(by_steps, self.elapsed() / self.seconds))
+
+    def lr_factor(self, progress: float) -> float:
+        """Multiplier of the peak learning rate at `progress`."""
+        if progress < self.warmup:
+            return progress / self.warmup
+        rest = (progress - self.warmup) / (1.0 - self.warmup)
+        if self.decay == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * rest))
+        return max(0.0, 1.0 - rest)
+
+
+class TimeBudgetCallback(TrainerCallback):
+    """Starts the budget when training begins and stops training once it is spent (saving as usual)."""
+
+    def __init__(self, budget: TimeBudget) -> None:
+        self.budget = budget
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.budget.start()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.budget.progress(state.global_step, state.max_steps) >= 1.0:
+            control.should_training_stop = True
+        return control
+
+
+__all__ = ["TimeBudget", "TimeBudgetCallback"]
