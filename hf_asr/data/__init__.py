@@ -4,7 +4,8 @@ Modules (imported on first use, so `hf-asr` starts without loading datasets/torc
   text      normalize_transcript, find_unknown_characters, check_transcripts, UnknownCharactersError
   vocab     build_vocab, build_tokenizer, tokenizer_from_vocab
   sentences load_sentences, clean_sentence, split_sentences
-  tts       Voice, synthesize, default_voices
+  tts       Voice, synthesize
+  speakers  draw_speakers (train and held-out voices), default_voices
   corpus    build_corpus, split_by_sentence
   loading   load_corpus, CorpusError, AudioDecodingError, require_audio_backend
   batching  DurationBatchSampler
@@ -26,7 +27,8 @@ _EXPORTS = {
     "load_sentences": "sentences",
     "Voice": "tts",
     "synthesize": "tts",
-    "default_voices": "tts",
+    "default_voices": "speakers",
+    "draw_speakers": "speakers",
     "build_corpus": "corpus",
     "load_corpus": "loading",
     "CorpusError": "loading",

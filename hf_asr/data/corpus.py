@@ -24,7 +24,8 @@ from datasets.arrow_writer import ArrowWriter
 from tqdm.auto import tqdm
 
 from .sentences import load_sentences
-from .tts import ESPEAK, FLITE, SAMPLING_RATE, Voice, bytes_of_wav, default_voices, synthesize
+from .speakers import default_voices
+from .tts import ESPEAK, FLITE, SAMPLING_RATE, Voice, bytes_of_wav, synthesize
 
 SPLITS = ("train", "validation", "test")
 FEATURES = datasets.Features(

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import jiwer
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..metrics import error_rates
 from ..modeling.lm_decoder import LMDecoder, fork_map, to_log_probs
 
 DEFAULT_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
@@ -70,7 +70,7 @@ def tune_alpha_beta(
         # Runs in a forked worker: changing the decoder there leaves the caller's copy alone.
         decoder.set_params(alpha=point[0], beta=point[1])
         hypotheses = [decoder.decode(x, **search) for x in log_probs]
-        return float(jiwer.wer(list(references), hypotheses))
+        return error_rates(hypotheses, references, names=("wer",))["wer"]
 
     original = decoder.lm_params
     with tqdm(total=len(points), desc="tuning alpha/beta", unit="point", disable=not progress) as bar:
@@ -91,4 +91,4 @@ def greedy_wer(logits: Sequence[np.ndarray], references: Sequence[str], labels: 
         keep = np.ones(len(best), dtype=bool)
         keep[1:] = best[1:] != best[:-1]
         hypotheses.append(" ".join("".join(labels[i] for i in best[keep]).split()))
-    return float(jiwer.wer(list(references), hypotheses))
+    return error_rates(hypotheses, references, names=("wer",))["wer"]

@@ -1,37 +1,55 @@
 """`hf-asr demo`: the whole system end to end (see hf_asr/demo/run.py)."""
 
 import argparse
+import json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo",
         help="run every step end to end (corpus, pretraining, fine-tuning, LM, evaluation, pipeline, plots)",
-        description="Builds a TTS corpus, pretrains, fine-tunes, builds and tunes a KenLM, evaluates on test, "
-        "saves a Hub-ready folder and writes DIR/report.json, DIR/report.md and DIR/plots/*.png.",
+        description="Speaks (or reuses) a TTS corpus, pretrains, fine-tunes, builds and tunes a KenLM, evaluates on "
+        "new sentences by unseen voices, saves a Hub-ready folder and writes DIR/report.json, DIR/report.md and "
+        "DIR/plots/*.png.",
     )
     parser.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--preset", default="auto", choices=["auto", "cpu", "gpu"],
+                        help="model and corpus size (auto: gpu when CUDA is there)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--minutes", type=float, default=15.0, help="time budget; training stops to fit it")
-    parser.add_argument("--num-sentences", type=int, help="sentences in the corpus (default 900)")
-    parser.add_argument("--voices-per-sentence", type=int, help="voices speaking each sentence (default 2)")
-    parser.add_argument("--pretrain-steps", type=int, help="at most this many pretraining steps (default 400)")
-    parser.add_argument("--finetune-steps", type=int, help="at most this many fine-tuning steps (default: what fits)")
+    parser.add_argument("--minutes", type=float, default=15.0, help="time budget; training fits itself into it")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="override a demo setting (hf_asr.demo.settings.DemoSettings), VALUE as JSON, e.g. pretrain_share=0 "
+        "or model='{\"num_hidden_layers\": 6}' or corpus='{\"train_sentences\": 3000}'; repeatable",
+    )
     parser.set_defaults(run=_run)
 
 
-def _run(args: argparse.Namespace) -> int:
-    from .run import DemoSettings, run_demo
+def parse_overrides(pairs: list[str]) -> dict:
+    """["a=1", "b=text"] -> {"a": 1, "b": "text"}: values are JSON when they parse, else strings."""
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set expects KEY=VALUE, got {pair!r}")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return overrides
 
-    settings = DemoSettings(out=args.out, device=args.device, seed=args.seed, minutes=args.minutes)
-    for name in ("num_sentences", "voices_per_sentence", "pretrain_steps", "finetune_steps"):
-        if getattr(args, name) is not None:
-            setattr(settings, name, getattr(args, name))
+
+def _run(args: argparse.Namespace) -> int:
+    from .run import run_demo
+    from .settings import demo_settings
+
+    settings = demo_settings(args.preset, args.device, out=args.out, seed=args.seed, minutes=args.minutes,
+                             **parse_overrides(args.set))
     report = run_demo(settings)
     print(
-        f"[demo] test WER greedy {100 * report['wer_greedy']:.1f}% -> with LM {100 * report['wer_lm']:.1f}% "
-        f"(CER {100 * report['cer_greedy']:.1f}% -> {100 * report['cer_lm']:.1f}%), {report['seconds']:.0f} s; "
-        f"report: {args.out}/report.md"
+        f"[demo] new sentences, unseen voices: WER greedy {100 * report['wer_greedy']:.1f}% -> with LM "
+        f"{100 * report['wer_lm']:.1f}% (CER {100 * report['cer_greedy']:.1f}% -> {100 * report['cer_lm']:.1f}%), "
+        f"{report['seconds']:.0f} s; report: {args.out}/report.md"
     )
     return 0

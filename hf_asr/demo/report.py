@@ -7,26 +7,65 @@ from pathlib import Path
 from typing import Any
 
 
-def _percent(value: float) -> str:
-    return f"{100 * value:.1f}%"
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
 
 
-def results_table(results: dict[str, Any]) -> str:
-    rows = [
-        "| decoding | WER | CER |",
-        "|---|---|---|",
-        f"| greedy (argmax CTC) | {_percent(results['wer_greedy'])} | {_percent(results['cer_greedy'])} |",
-        f"| beam search + KenLM | {_percent(results['wer_lm'])} | {_percent(results['cer_lm'])} |",
-    ]
+def results_table(report: dict[str, Any]) -> str:
+    """Greedy and LM WER/CER on unseen voices (the test split) and, when measured, on seen voices."""
+    rows = ["| test utterances | decoding | WER | CER |", "|---|---|---|---|"]
+    splits = [("new sentences, unseen voices", report)]
+    if report.get("seen_voices"):
+        splits.append(("same sentences, voices seen in training", report["seen_voices"]))
+    for name, scores in splits:
+        rows.append(f"| {name} | greedy | {_percent(scores['wer_greedy'])} | {_percent(scores['cer_greedy'])} |")
+        rows.append(f"| {name} | beam search + KenLM | {_percent(scores['wer_lm'])} | {_percent(scores['cer_lm'])} |")
     return "\n".join(rows)
 
 
-def model_card(results: dict[str, Any], settings: Any, config: Any, tuning: Any, timings: dict[str, float]) -> str:
+def per_voice_table(report: dict[str, Any]) -> str:
+    """One row per engine voice and test split, seen-in-training marked."""
+    rows = [
+        "| voice | seen in training | utterances | WER greedy | WER + LM | CER greedy |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in sorted(report["per_voice"], key=lambda r: (r["seen_in_train"], r["voice"])):
+        rows.append(
+            f"| {row['voice']} | {'yes' if row['seen_in_train'] else 'no'} | {row['n_utterances']} | "
+            f"{_percent(row['wer_greedy'])} | {_percent(row.get('wer_lm'))} | {_percent(row['cer_greedy'])} |"
+        )
+    seen = report.get("seen_voices")
+    if seen and seen["wer_lm"] > 0:
+        rows.append("")
+        rows.append(f"Unseen / seen voices, WER with the LM: {report['wer_lm'] / seen['wer_lm']:.2f}×.")
+    return "\n".join(rows)
+
+
+def _corpus_lines(report: dict[str, Any]) -> list[str]:
+    corpus = report["corpus"]
+    settings = report["settings"]
+    return [
+        f"- Corpus: open vocabulary (English sentences of Debian's fortunes), spoken by espeak-ng and flite: "
+        f"{corpus['train']} labelled train utterances ({corpus['hours']['train']} h) by "
+        f"{len(report['train_voices'])} engine voices at varied speed and pitch; "
+        f"{corpus.get('unlabelled', 0)} more unlabelled utterances for pretraining.",
+        f"- Test: {report['n_test_utterances']} utterances of sentences never heard in training, spoken by "
+        f"{len(report['test_voices'])} engine voices no train utterance uses "
+        f"(disjoint: {report['test_voices_unseen']}): {', '.join(report['test_voices'])}.",
+        f"- LM: {report['lm']['order']}-gram KenLM over {report['lm_vocabulary_size']} words, trained on every "
+        "candidate sentence except the validation and test ones.",
+        f"- Augmentation (training only): {json.dumps(report['augmentation']) if report['augmentation'] else 'none'}.",
+        f"- Steps: {report['pretrain_steps']} pretraining, {report['finetune_steps']} fine-tuning "
+        f"(preset {settings['preset']}, {settings['minutes']} min budget, seed {settings['seed']}).",
+    ]
+
+
+def model_card(report: dict[str, Any], settings: Any) -> str:
     """README.md of the saved folder: what the model is, how it was trained, its results, how to use it."""
-    parameters = (
+    config = settings.model_config()
+    shape = (
         f"{config.num_hidden_layers} layers × {config.hidden_size}, conv stem {config.conv_dim} "
-        f"(kernels {config.conv_kernel}, strides {config.conv_stride}), "
-        f"{config.num_codevector_groups}×{config.num_codevectors_per_group} codevectors"
+        f"(kernels {config.conv_kernel}, strides {config.conv_stride})"
     )
     return f"""---
 library_name: transformers
@@ -36,22 +75,20 @@ language: [en]
 ---
 # hf_asr demo model: log-mel wav2vec 2.0 + CTC + KenLM
 
-A small log-mel wav2vec 2.0 encoder ({parameters}), pretrained contrastively (Gumbel quantizer, contrastive +
+A small log-mel wav2vec 2.0 encoder ({shape}), pretrained contrastively (Gumbel quantizer, contrastive +
 diversity loss) on synthetic speech, then fine-tuned with CTC over characters; decoded with pyctcdecode and a
-{settings.lm_order}-gram KenLM (α = {tuning.alpha}, β = {tuning.beta}, tuned on validation).
+{report['lm']['order']}-gram KenLM (α = {report['lm']['alpha']}, β = {report['lm']['beta']}, tuned on validation).
 
-## Results on the test split ({results['n_test_utterances']} utterances, sentences never heard in training)
-{results_table(results)}
+## Results
+{results_table(report)}
+
+## Per voice
+{per_voice_table(report)}
 
 ## Training
-- Corpus: {settings.num_sentences} English sentences (Debian fortunes, limited to the {settings.vocabulary_size}
-  most frequent words) spoken by espeak-ng and flite voices ({settings.voices_per_sentence} voices per sentence),
-  split by sentence into train / validation / test.
-- Pretraining: up to {settings.pretrain_steps} steps; fine-tuning: up to {settings.finetune_steps} steps
-  (batch {settings.batch_size}); seed {settings.seed}; stage times (s): {json.dumps(timings)}.
-- The LM text excludes every test sentence.
+{chr(10).join(_corpus_lines(report))}
 
-This is a demonstration model: synthetic voices, a closed vocabulary. It is not for real speech.
+This is a demonstration model trained on synthetic voices only. It is not for real speech.
 
 ## Use
 ```python
@@ -66,39 +103,40 @@ With `hf_asr` installed (`import hf_asr`), the pipeline also uses the saved KenL
 def write_report(report: dict[str, Any], out: Path) -> None:
     """OUT/report.json (machine-readable) and OUT/report.md (for people)."""
     (out / "report.json").write_text(json.dumps(report, indent=2))
+    sample = report["pipeline_sample"]
     lines = [
         "# hf_asr demo report",
         "",
-        f"Ran in {report['seconds']:.0f} s on {report['device']}: "
-        f"{report['pretrain_steps']} pretraining steps, {report['finetune_steps']} fine-tuning steps.",
+        f"Ran in {report['seconds']:.0f} s on {report['device']} (preset {report['preset']}).",
         "",
-        f"## Test results ({report['n_test_utterances']} utterances)",
+        "## Results",
         results_table(report),
         "",
-        f"LM: {report['lm']['order']}-gram, α = {report['lm']['alpha']}, β = {report['lm']['beta']} "
-        f"(validation WER {_percent(report['lm']['validation_wer'])}).",
+        f"LM relative WER gain on unseen voices: "
+        f"{_percent(1 - report['wer_lm'] / report['wer_greedy'] if report['wer_greedy'] else None)}.",
         "",
-        "## Examples",
-        "| reference | greedy | with LM |",
-        "|---|---|---|",
-        *[f"| {e['reference']} | {e['greedy']} | {e['lm']} |" for e in report["examples"]],
+        "## Per voice",
+        per_voice_table(report),
+        "",
+        "## Setup",
+        *_corpus_lines(report),
+        "",
+        "## Examples (unseen voices)",
+        "| voice | reference | greedy | with LM |",
+        "|---|---|---|---|",
+        *[f"| {e['speaker']} | {e['reference']} | {e['greedy']} | {e['lm']} |" for e in report["examples"]],
         "",
         "## pipeline() with word timestamps",
-        f"Reference: {report['pipeline_sample']['reference']}",
+        f"Reference ({sample['speaker']}): {sample['reference']}",
         "",
-        f"Transcript: {report['pipeline_sample']['text']}",
+        f"Transcript: {sample['text']}",
         "",
-        *[
-            f"- {c['timestamp'][0]:.2f}–{c['timestamp'][1]:.2f} s: {c['text']}"
-            for c in report["pipeline_sample"]["chunks"]
-        ],
+        *[f"- {c['timestamp'][0]:.2f}–{c['timestamp'][1]:.2f} s: {c['text']}" for c in sample["chunks"]],
         "",
-        "## Time per step (s)",
+        "## Time per stage (s)",
         *[f"- {name}: {seconds}" for name, seconds in report["step_seconds"].items()],
         "",
         "## Plots",
-        "![training curves](plots/training_curves.png)",
-        "![log-mel, CTC posteriors and word timestamps](plots/spectrogram_posteriors.png)",
-        "![codebook usage](plots/codebook_usage.png)",
+        *[f"![{name}](plots/{name}.png)" for name in report["plots"]],
     ]
     (out / "report.md").write_text("\n".join(lines) + "\n")

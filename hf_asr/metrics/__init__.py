@@ -6,6 +6,8 @@ in jiwer 4; these scripts compute the same corpus-level rates with `jiwer.wer`/`
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from pathlib import Path
 
 import evaluate
@@ -26,4 +28,24 @@ def load_metric(name: str) -> evaluate.EvaluationModule:
     return evaluate.load(str(metric_script(name)))
 
 
-__all__ = ["load_metric", "metric_script", "METRIC_NAMES"]
+@functools.cache
+def _loaded(name: str) -> evaluate.EvaluationModule:
+    return load_metric(name)
+
+
+def error_rates(
+    predictions: Sequence[str], references: Sequence[str], names: Sequence[str] = METRIC_NAMES
+) -> dict[str, float]:
+    """Corpus-level rates of `predictions` against `references`, e.g. {"wer": 0.12, "cer": 0.04}.
+
+    The one place hf_asr scores transcripts: training evaluation, α/β tuning, `evaluate_ctc` and the demo.
+    """
+    if len(predictions) != len(references):
+        raise ValueError(f"got {len(predictions)} predictions for {len(references)} references")
+    return {
+        name: float(_loaded(name).compute(predictions=list(predictions), references=list(references)))
+        for name in names
+    }
+
+
+__all__ = ["load_metric", "metric_script", "error_rates", "METRIC_NAMES"]

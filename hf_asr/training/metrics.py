@@ -1,7 +1,7 @@
 """WER/CER for `Trainer(compute_metrics=...)`: greedy CTC decoding of the eval logits, scored by `evaluate` metrics.
 
-The metric scripts come from `hf_asr.metrics.load_metric` (scripts shipped in the package, loaded by path: works
-offline and with jiwer 4). Where that module is missing, the same numbers come from jiwer directly.
+Scored by `hf_asr.metrics.error_rates` (the `evaluate` scripts shipped in the package, loaded by path: offline,
+jiwer 4).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..metrics import load_metric
+from ..metrics import error_rates
 
 
 def ctc_argmax_logits(outputs: Any, labels: Any = None) -> torch.Tensor:
@@ -52,8 +52,6 @@ def make_compute_metrics(processor: Any, metric_names: Sequence[str] = ("wer", "
 
     Use with `preprocess_logits_for_metrics=ctc_argmax_logits` (CTCTrainer sets it when you pass compute_metrics).
     """
-    metrics = {name: load_metric(name) for name in metric_names}
-
     def compute_metrics(prediction: Any) -> dict[str, float]:
         pred_ids = prediction.predictions
         if isinstance(pred_ids, (tuple, list)):
@@ -62,8 +60,7 @@ def make_compute_metrics(processor: Any, metric_names: Sequence[str] = ("wer", "
             pred_ids = np.asarray(pred_ids).argmax(-1)
         predictions = greedy_transcripts(processor, pred_ids)
         references = label_transcripts(processor, prediction.label_ids)
-        return {name: float(metric.compute(predictions=predictions, references=references))
-                for name, metric in metrics.items()}
+        return error_rates(predictions, references, metric_names)
 
     return compute_metrics
 

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from hf_asr.data import tts
-from hf_asr.data.tts import ESPEAK, FLITE, Voice, default_voices, synthesize
+from hf_asr.data.speakers import PITCH_RANGE, SPEED_RANGE, default_voices
+from hf_asr.data.tts import ESPEAK, FLITE, Voice, synthesize
 
 SHORT = "good morning"
 LONG = "good morning to everyone who came here today to listen to this long sentence"
@@ -65,7 +66,7 @@ def test_default_voices_are_distinct_varied_and_seeded():
     assert len({v.id for v in voices}) == 24
     assert {v.engine for v in voices} == {ESPEAK, FLITE}
     assert len({v.name for v in voices}) > 12
-    assert all(0.85 <= v.speed <= 1.2 and 0.8 <= v.pitch <= 1.25 for v in voices)
+    assert all(SPEED_RANGE[0] <= v.speed <= SPEED_RANGE[1] and PITCH_RANGE[0] <= v.pitch <= PITCH_RANGE[1] for v in voices)
     assert default_voices(24, seed=0) == voices
     assert default_voices(24, seed=1) != voices
     assert {v.engine for v in default_voices(2, seed=0)} == {ESPEAK, FLITE}

@@ -5,43 +5,42 @@ import json
 import pytest
 from PIL import Image
 
-from hf_asr.demo.run import DemoSettings, run_demo
-from hf_asr.demo.sentences import closed_vocabulary_sentences, lm_text, pick_sentences
+from hf_asr.demo.commands import parse_overrides
+from hf_asr.demo.run import run_demo
+from hf_asr.demo.settings import demo_settings, resolve_preset
+from hf_asr.metrics import error_rates
 
 REPORT_KEYS = {"wer_greedy", "wer_lm", "cer_greedy", "cer_lm", "n_test_utterances", "pretrain_steps",
-               "finetune_steps", "seconds"}
-
-
-def test_closed_vocabulary_sentences_and_lm_text_exclude_test():
-    candidates = closed_vocabulary_sentences(100)
-    counts = {}
-    for sentence in candidates:
-        for word in sentence.split():
-            counts[word] = counts.get(word, 0) + 1
-    assert len(counts) <= 100
-    chosen = pick_sentences(candidates, 20, seed=3)
-    assert chosen == pick_sentences(candidates, 20, seed=3) and len(set(chosen)) == 20
-    text = lm_text(candidates, chosen[:5])
-    assert not set(chosen[:5]) & set(text)
-    assert len(text) == len(candidates) - 5
-    with pytest.raises(ValueError, match="only .* sentences fit the closed vocabulary"):
-        pick_sentences(candidates, len(candidates) + 1, seed=0)
+               "finetune_steps", "seconds", "train_voices", "test_voices", "test_voices_unseen", "open_vocabulary",
+               "lm_vocabulary_size", "augmentation", "per_voice", "seen_voices"}
+TOY_CORPUS = dict(train_sentences=30, unlabelled_sentences=10, validation_sentences=4, test_sentences=6,
+                  train_speakers=8, heldout_speakers=3)
 
 
 def test_demo_end_to_end_at_toy_size(tmp_path):
-    settings = DemoSettings(
-        out=str(tmp_path / "demo"), device="cpu", minutes=2, num_sentences=40, voices_per_sentence=2,
-        vocabulary_size=150, pretrain_steps=6, finetune_steps=12, batch_size=8,
-    )
+    settings = demo_settings("cpu", "cpu", out=str(tmp_path / "demo"), minutes=0.75, reserve_seconds=15,
+                             corpus=TOY_CORPUS, pretrain_share=0.15, eval_steps=5)
     report = run_demo(settings)
     out = tmp_path / "demo"
     saved = json.loads((out / "report.json").read_text())
     assert REPORT_KEYS <= set(saved)
-    assert saved["pretrain_steps"] == 6 and 1 <= saved["finetune_steps"] <= 12
-    for key in ("wer_greedy", "wer_lm", "cer_greedy", "cer_lm"):
-        assert 0.0 <= saved[key] <= 5.0  # fractions (a barely trained model may exceed 1 by insertions)
-    assert saved["n_test_utterances"] == report["corpus"]["test"] > 0
-    assert "| beam search + KenLM |" in (out / "report.md").read_text()
+    assert saved["pretrain_steps"] >= 1 and saved["finetune_steps"] >= 1
+    # Unseen voices by construction: no engine voice of the test split speaks in train.
+    assert saved["test_voices_unseen"] is True and not set(saved["train_voices"]) & set(saved["test_voices"])
+    assert saved["n_test_utterances"] == report["corpus"]["test"] == TOY_CORPUS["test_sentences"]
+    # The headline numbers are those of the test examples (recomputed from the saved transcripts' scorer).
+    examples = saved["examples"]
+    assert len(examples) == min(8, saved["n_test_utterances"])
+    if len(examples) == saved["n_test_utterances"]:
+        rescored = error_rates([e["lm"] for e in examples], [e["reference"] for e in examples])
+        assert saved["wer_lm"] == pytest.approx(rescored["wer"])
+    per_voice = saved["per_voice"]
+    assert sum(r["n_utterances"] for r in per_voice if not r["seen_in_train"]) == saved["n_test_utterances"]
+    assert {r["voice"] for r in per_voice if not r["seen_in_train"]} <= set(saved["test_voices"])
+    assert {r["voice"] for r in per_voice if r["seen_in_train"]} <= set(saved["train_voices"])
+    assert saved["lm_vocabulary_size"] > 1000  # the LM covers the whole open-vocabulary text, not the corpus
+    markdown = (out / "report.md").read_text()
+    assert "| beam search + KenLM |" in markdown and "## Per voice" in markdown
     for name in ("training_curves", "spectrogram_posteriors", "codebook_usage"):
         with Image.open(out / "plots" / f"{name}.png") as image:
             assert image.size[0] > 500 and image.size[1] > 200
@@ -49,4 +48,26 @@ def test_demo_end_to_end_at_toy_size(tmp_path):
     for name in ("config.json", "model.safetensors", "README.md", "model.py", "processor_config.json", "vocab.json"):
         assert (model_dir / name).exists(), name
     assert (model_dir / "language_model").is_dir()
-    assert "Results on the test split" in (model_dir / "README.md").read_text()
+    assert "## Per voice" in (model_dir / "README.md").read_text()
+
+
+def test_demo_settings_presets_and_overrides():
+    assert resolve_preset("auto", "cpu") == "cpu"
+    gpu = demo_settings("gpu", "cpu", corpus={"test_sentences": 7})
+    cpu = demo_settings("cpu", "cpu")
+    assert gpu.model_config().hidden_size > cpu.model_config().hidden_size
+    assert gpu.recipe().train_sentences > cpu.recipe().train_sentences and gpu.recipe().test_sentences == 7
+    with pytest.raises(ValueError, match="unknown demo setting"):
+        demo_settings("cpu", "cpu", learning_rate=1.0)
+    with pytest.raises(ValueError, match="preset"):
+        resolve_preset("tpu", "cpu")
+    assert parse_overrides(["pretrain_share=0", "out=runs/x", 'model={"num_hidden_layers": 2}']) == {
+        "pretrain_share": 0, "out": "runs/x", "model": {"num_hidden_layers": 2}}
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        parse_overrides(["pretrain_share"])
+
+
+def test_demo_rejects_a_budget_that_is_not_positive(tmp_path):
+    for minutes in (0, -3):
+        with pytest.raises(ValueError, match="--minutes"):
+            run_demo(demo_settings("cpu", "cpu", out=str(tmp_path), minutes=minutes))

@@ -5,21 +5,27 @@ import runpy
 import sys
 from pathlib import Path
 
+import pytest
+
+from .test_demo import TOY_CORPUS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_pretraining_benefit_example_at_toy_size(tmp_path, monkeypatch, capsys):
     out = tmp_path / "benefit"
-    argv = ["pretraining_benefit.py", "--out", str(out), "--device", "cpu", "--num-sentences", "24",
-            "--voices-per-sentence", "1", "--label-fraction", "0.5", "--pretrain-steps", "2",
-            "--finetune-steps", "2", "--max-seconds-per-batch", "20"]
+    argv = ["pretraining_benefit.py", "--out", str(out), "--device", "cpu", "--preset", "cpu", "--minutes", "1",
+            "--label-fraction", "0.5", "--set", f"corpus={json.dumps(TOY_CORPUS)}", "--set", "reserve_seconds=20",
+            "--set", "eval_steps=50"]
     monkeypatch.setattr(sys, "argv", argv)
     runpy.run_path(str(ROOT / "examples" / "pretraining_benefit.py"), run_name="__main__")
     report = json.loads((out / "pretraining_benefit.json").read_text())
     results = report["results"]
     assert set(results) == {"pretrained", "scratch"}
-    train_size = json.loads((out / "corpus" / "corpus_info.json").read_text())["splits"]["train"]
-    assert report["labelled_utterances"] == int(0.5 * train_size)  # only the asked fraction carries labels
-    expected = 1 - results["pretrained"]["wer"] / results["scratch"]["wer"]
-    assert abs(report["relative_wer_reduction"] - expected) < 1e-9
+    info = json.loads((out / "corpus" / "corpus_info.json").read_text())
+    assert report["labelled_utterances"] == int(0.5 * info["splits"]["train"])  # only the asked fraction
+    assert report["pool_utterances"] == info["splits"]["train"] + info["splits"]["unlabelled"]
+    assert report["pool_utterances"] > report["labelled_utterances"]
+    expected = 1 - results["pretrained"]["wer_greedy"] / results["scratch"]["wer_greedy"]
+    assert report["relative_wer_reduction"] == pytest.approx(expected)
     assert "relative WER reduction from pretraining" in capsys.readouterr().out

@@ -1,0 +1,177 @@
+"""A corpus for speaker-independent, open-vocabulary recognition: new sentences spoken by new voices at test time.
+
+`build_speaker_corpus(out_dir, CorpusRecipe(...))` speaks sentences of Debian's fortunes (or another source) and
+saves a `datasets.DatasetDict`:
+
+  train             labelled utterances by the train speakers
+  unlabelled        more audio by the train speakers, without a transcript column (the pretraining pool:
+                    audio is cheap, transcripts are rare), sentences disjoint from every other split
+  validation, test  sentences of their own, spoken only by held-out speakers (`speakers.draw_speakers`), so test
+                    measures new sentences by new voices
+  test_seen_voices  the test sentences again, spoken by train speakers: the comparison row of a per-voice table
+
+Columns as in `corpus.FEATURES` (audio, text, speaker, sentence_id, duration; no text in `unlabelled`). Beside it:
+`corpus_info.json` (the recipe, split sizes, the speakers of every split, synthesis time) and `lm_text.txt`
+(every candidate sentence except the validation and test ones: what an n-gram LM may be trained on).
+
+A folder whose stored recipe equals the requested one is loaded instead of rebuilt; any difference rebuilds it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import datasets
+import numpy as np
+
+from .corpus import _noise_seed, _replace_dir, _synthesize_splits
+from .sentences import load_sentences
+from .speakers import DEFAULT_HELDOUT, draw_speakers
+from .tts import ESPEAK, FLITE
+
+CORPUS_INFO = "corpus_info.json"
+LM_TEXT = "lm_text.txt"
+# Bump when the builder's output changes for the same recipe, so that older folders are rebuilt.
+BUILDER_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CorpusRecipe:
+    """Everything that fixes a corpus' content; stored with it and compared on reuse.
+
+    Sentence counts are per split (test_seen_voices reuses the test sentences). Speakers: `train_speakers` settings
+    for train and unlabelled, `heldout_speakers` for validation and test, drawn by `draw_speakers` with `heldout`
+    patterns and `flite_share`. `sentence_source`: None (Debian fortunes), a text file or a saved dataset, as in
+    `load_sentences`; sentences have `min_words`..`max_words` words.
+    """
+
+    train_sentences: int = 5000
+    unlabelled_sentences: int = 2500
+    validation_sentences: int = 100
+    test_sentences: int = 160
+    seen_voice_test: bool = True
+    train_speakers: int = 160
+    heldout_speakers: int = 24
+    heldout: tuple[str, ...] = DEFAULT_HELDOUT
+    flite_share: float = 0.25
+    engines: tuple[str, ...] = (ESPEAK, FLITE)
+    sentence_source: str | None = None
+    min_words: int = 3
+    max_words: int = 12
+    noise_snr_db: float | None = None
+    seed: int = 0
+    builder_version: int = field(default=BUILDER_VERSION)
+
+    def __post_init__(self) -> None:
+        for name in ("train_sentences", "validation_sentences", "test_sentences"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.unlabelled_sentences < 0:
+            raise ValueError(f"unlabelled_sentences must be >= 0, got {self.unlabelled_sentences}")
+        if self.train_speakers < 1 or self.heldout_speakers < 1:
+            raise ValueError(
+                f"train_speakers and heldout_speakers must be >= 1, got {self.train_speakers}, {self.heldout_speakers}"
+            )
+        if not 0.0 <= self.flite_share <= 1.0:
+            raise ValueError(f"flite_share must lie in [0, 1], got {self.flite_share}")
+
+    def to_json(self) -> dict[str, Any]:
+        """The recipe as stored in corpus_info.json (tuples as lists, as JSON gives them back)."""
+        return json.loads(json.dumps(asdict(self)))
+
+
+def stored_recipe(out_dir: str | Path) -> dict[str, Any] | None:
+    """The recipe stored in a corpus folder, or None when there is no readable corpus_info.json."""
+    try:
+        return json.loads((Path(out_dir) / CORPUS_INFO).read_text()).get("recipe")
+    except (OSError, ValueError):
+        return None
+
+
+def build_speaker_corpus(
+    out_dir: str | Path, recipe: CorpusRecipe, num_workers: int = 2, reuse: bool = True
+) -> datasets.DatasetDict:
+    """Load `out_dir` when it holds a corpus of the same `recipe` (and `reuse`), else (re)build it atomically.
+
+    Synthesis runs on `num_workers` processes with a progress bar. Raises ValueError when the sentence source has
+    fewer usable sentences than the recipe needs.
+    """
+    out_dir = Path(out_dir)
+    if reuse and stored_recipe(out_dir) == recipe.to_json():
+        print(f"[corpus] reusing {out_dir} (same recipe)", flush=True)
+        return datasets.load_from_disk(str(out_dir))
+    started = time.monotonic()
+    needed = recipe.test_sentences + recipe.validation_sentences + recipe.train_sentences + recipe.unlabelled_sentences
+    candidates = load_sentences(
+        recipe.sentence_source, seed=recipe.seed, min_words=recipe.min_words, max_words=recipe.max_words
+    )
+    if len(candidates) < needed:
+        raise ValueError(
+            f"the recipe needs {needed} distinct sentences but the source has {len(candidates)}: lower the counts"
+        )
+    bounds = np.cumsum(
+        [0, recipe.test_sentences, recipe.validation_sentences, recipe.train_sentences, recipe.unlabelled_sentences]
+    )
+    ranges = dict(zip(("test", "validation", "train", "unlabelled"), (range(a, b) for a, b in zip(bounds, bounds[1:]))))
+    pools = draw_speakers(
+        recipe.train_speakers, recipe.heldout_speakers, recipe.seed, recipe.heldout, recipe.engines, recipe.flite_share
+    )
+    rng = np.random.default_rng([recipe.seed, 1])
+    plan = {
+        "train": (ranges["train"], pools.train),
+        "unlabelled": (ranges["unlabelled"], pools.train),
+        "validation": (ranges["validation"], pools.heldout),
+        "test": (ranges["test"], pools.heldout),
+    }
+    if recipe.seen_voice_test:
+        plan["test_seen_voices"] = (ranges["test"], pools.train)
+    jobs = {
+        split: [(i, candidates[i], voices[rng.integers(len(voices))], _noise_seed(recipe.seed, i, k))
+                for i in indices]
+        for k, (split, (indices, voices)) in enumerate(plan.items())
+        if len(indices)
+    }
+    held_out_texts = {candidates[i] for name in ("validation", "test") for i in ranges[name]}
+    lm_text = [s for s in candidates if s not in held_out_texts]
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        corpus = _synthesize_splits(jobs, staging / "arrow", recipe.noise_snr_db, num_workers)
+        if "unlabelled" in corpus:
+            corpus["unlabelled"] = corpus["unlabelled"].remove_columns(["text"])
+        corpus.save_to_disk(str(staging / "corpus"))
+        info = {
+            "recipe": recipe.to_json(),
+            "splits": {split: len(ds) for split, ds in corpus.items()},
+            "hours": {split: round(float(np.sum(ds["duration"])) / 3600, 3) for split, ds in corpus.items()},
+            "voices": {split: sorted({job[2].id for job in split_jobs}) for split, split_jobs in jobs.items()},
+            "lm_text_sentences": len(lm_text),
+            "synthesis_seconds": round(time.monotonic() - started, 1),
+        }
+        (staging / "corpus" / CORPUS_INFO).write_text(json.dumps(info, indent=1))
+        (staging / "corpus" / LM_TEXT).write_text("".join(s + "\n" for s in lm_text), encoding="utf-8")
+        del corpus  # release the memory-mapped staging files before moving
+        _replace_dir(staging / "corpus", out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return datasets.load_from_disk(str(out_dir))
+
+
+def corpus_info(out_dir: str | Path) -> dict[str, Any]:
+    """corpus_info.json of a corpus folder."""
+    return json.loads((Path(out_dir) / CORPUS_INFO).read_text())
+
+
+def read_lm_text(out_dir: str | Path) -> list[str]:
+    """The LM text stored with a corpus: every candidate sentence except the validation and test ones."""
+    return (Path(out_dir) / LM_TEXT).read_text(encoding="utf-8").splitlines()
+
+
+__all__ = ["CorpusRecipe", "build_speaker_corpus", "corpus_info", "read_lm_text", "stored_recipe"]

@@ -1,0 +1,112 @@
+"""What the demo runs: corpus recipe, model, time split and training recipe, with a CPU and a GPU preset.
+
+The CPU preset is sized for two cores and 15 minutes; the GPU preset (chosen when CUDA is there, or `--preset gpu`)
+spends the same minutes on a bigger model and corpus. Every field can be overridden (`hf-asr demo --set key=value`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+import torch
+
+from ..data.augmentation import AugmentationSettings
+from ..data.speaker_corpus import CorpusRecipe
+from ..modeling.configuration import LogMelWav2Vec2Config
+
+PRESETS = ("cpu", "gpu")
+
+
+@dataclass
+class DemoSettings:
+    """The demo's knobs. `corpus` and `model` override fields of `CorpusRecipe` and `LogMelWav2Vec2Config.small()`.
+
+    Time: the budget (`minutes`) covers everything; after the corpus is ready, what is left minus `reserve_seconds`
+    (LM, evaluation, saving, plots) is split between pretraining (`pretrain_share`) and fine-tuning. Both run on a
+    `TimeBudget`: their learning-rate schedules follow elapsed time, so they finish on time on any machine.
+    """
+
+    out: str = "runs/demo"
+    device: str = "auto"
+    preset: str = "cpu"
+    seed: int = 0
+    minutes: float = 15.0
+    reserve_seconds: float = 100.0
+    corpus: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+    augment: bool = True
+    pretrain_share: float = 0.1
+    pretrain_learning_rate: float = 2e-3
+    pretrain_seconds_per_batch: float = 48.0
+    pretrain_max_steps: int = 100_000  # ceilings: the time budget sets the real counts
+    finetune_max_steps: int = 100_000
+    finetune_learning_rate: float = 3e-3
+    finetune_seconds_per_batch: float = 48.0
+    finetune_mask_time_prob: float = 0.1
+    warmup: float = 0.08
+    eval_steps: int = 300
+    lm_order: int = 4
+    lm_alphas: tuple[float, ...] = (0.4, 0.7, 1.0)
+    lm_betas: tuple[float, ...] = (0.5, 1.5, 3.0)
+    tuning_beam_width: int = 16
+    beam_width: int = 32
+    num_workers: int = 2
+
+    def recipe(self) -> CorpusRecipe:
+        return CorpusRecipe(seed=self.seed, **self.corpus)
+
+    def model_config(self) -> LogMelWav2Vec2Config:
+        return LogMelWav2Vec2Config.small(**self.model)
+
+    def augmentation(self) -> AugmentationSettings | None:
+        return AugmentationSettings() if self.augment else None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# The GPU preset: the same minutes buy a BASE-width Transformer and a corpus several times larger.
+_GPU = dict(
+    reserve_seconds=120.0,
+    num_workers=8,
+    corpus=dict(train_sentences=7500, unlabelled_sentences=1500, train_speakers=240, heldout_speakers=32),
+    model=dict(
+        conv_dim=[512, 512], hidden_size=512, num_hidden_layers=8, num_attention_heads=8, intermediate_size=2048,
+        num_conv_pos_embeddings=64, num_conv_pos_embedding_groups=16, num_codevectors_per_group=160,
+        codevector_dim=256, proj_codevector_dim=256, num_negatives=50,
+    ),
+    pretrain_share=0.2,
+    pretrain_learning_rate=1e-3,
+    finetune_learning_rate=1e-3,
+    pretrain_seconds_per_batch=320.0,
+    finetune_seconds_per_batch=320.0,
+    eval_steps=500,
+    beam_width=64,
+)
+
+
+def resolve_preset(preset: str, device: str) -> str:
+    """"auto" -> "gpu" when CUDA is there (and the device is not forced to the CPU), else "cpu"."""
+    if preset == "auto":
+        return "gpu" if device != "cpu" and torch.cuda.is_available() else "cpu"
+    if preset not in PRESETS:
+        raise ValueError(f"unknown demo preset {preset!r}; choose auto or one of {PRESETS}")
+    return preset
+
+
+def demo_settings(preset: str = "auto", device: str = "auto", **overrides: Any) -> DemoSettings:
+    """The preset's settings with `overrides` (DemoSettings fields; `corpus`/`model` dicts merge into the preset's)."""
+    known = sorted(f.name for f in fields(DemoSettings))
+    unknown = set(overrides) - set(known)
+    if unknown:
+        raise ValueError(f"unknown demo setting(s) {sorted(unknown)}; known: {known}")
+    chosen = resolve_preset(preset, device)
+    base = dict(_GPU) if chosen == "gpu" else {}
+    for key in ("corpus", "model"):
+        base[key] = {**base.get(key, {}), **overrides.pop(key, {})}
+    settings = replace(DemoSettings(), preset=chosen, device=device, **base)
+    return replace(settings, **overrides)
+
+
+__all__ = ["DemoSettings", "demo_settings", "resolve_preset", "PRESETS"]
