@@ -17,13 +17,14 @@ import json
 import multiprocessing
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .atomic_write import atomic_write_text, staged_folder
 
 try:  # optional at import time, so a model folder without an LM loads without pyctcdecode/kenlm installed
     import kenlm
@@ -296,30 +297,19 @@ class LMDecoder:
 
     def save_pretrained(self, save_directory: str | os.PathLike, **kwargs: Any) -> None:
         """Write the decoder files into `save_directory` (see module docstring), replacing older ones atomically:
-        everything is written to a hidden temporary folder first and renamed into place."""
+        `language_model/` is written in a hidden sibling folder and swapped into place, each JSON file is
+        written beside its target and renamed over it."""
         directory = Path(save_directory)
         directory.mkdir(parents=True, exist_ok=True)
         if self.kenlm_path is None:
             raise ValueError("this decoder has no language model to save; build one with `hf-asr build-lm`")
-        staging = Path(tempfile.mkdtemp(prefix=".lm_decoder-", dir=directory))
-        try:
-            lm_dir = staging / LM_DIR
-            lm_dir.mkdir()
-            lm_name = "lm.arpa" if self.kenlm_path.suffix == ".arpa" else "lm.bin"
+        lm_name = "lm.arpa" if self.kenlm_path.suffix == ".arpa" else "lm.bin"
+        with staged_folder(directory / LM_DIR) as lm_dir:
             shutil.copyfile(self.kenlm_path, lm_dir / lm_name)
             (lm_dir / UNIGRAMS_FILE).write_text("".join(w + "\n" for w in sorted(self.unigrams)), encoding="utf-8")
             (lm_dir / ATTRS_FILE).write_text(json.dumps(self.lm_params, indent=1))
-            (staging / ALPHABET_FILE).write_text(self._decoder._alphabet.dumps())
-            (staging / SEARCH_CONFIG_FILE).write_text(json.dumps(self.search, indent=1))
-            old = directory / f".{LM_DIR}.old-{os.getpid()}"
-            if (directory / LM_DIR).exists():
-                os.replace(directory / LM_DIR, old)
-            os.replace(lm_dir, directory / LM_DIR)
-            for name in (ALPHABET_FILE, SEARCH_CONFIG_FILE):
-                os.replace(staging / name, directory / name)
-            shutil.rmtree(old, ignore_errors=True)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        atomic_write_text(directory / ALPHABET_FILE, self._decoder._alphabet.dumps())
+        atomic_write_text(directory / SEARCH_CONFIG_FILE, json.dumps(self.search, indent=1))
         if self.kenlm_path.resolve().parent == (directory / LM_DIR).resolve():  # re-saved where it was loaded from
             self.kenlm_path = directory / LM_DIR / lm_name
 
@@ -329,12 +319,8 @@ class LMDecoder:
         directory = Path(save_directory)
         if not self.exists_in(directory):
             raise FileNotFoundError(f"no saved LM decoder in {directory} (missing {directory / LM_DIR})")
-        targets = {directory / LM_DIR / ATTRS_FILE: self.lm_params, directory / SEARCH_CONFIG_FILE: self.search}
-        for path, content in targets.items():
-            handle, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-            with os.fdopen(handle, "w") as file:
-                json.dump(content, file, indent=1)
-            os.replace(tmp, path)
+        atomic_write_text(directory / LM_DIR / ATTRS_FILE, json.dumps(self.lm_params, indent=1))
+        atomic_write_text(directory / SEARCH_CONFIG_FILE, json.dumps(self.search, indent=1))
 
     @staticmethod
     def exists_in(directory: str | os.PathLike) -> bool:
