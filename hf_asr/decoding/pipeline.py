@@ -25,7 +25,8 @@ from transformers.pipelines import PIPELINE_REGISTRY
 from transformers.pipelines.automatic_speech_recognition import AutomaticSpeechRecognitionPipeline, rescale_stride
 
 from ..modeling.configuration import LogMelWav2Vec2Config
-from ..modeling.lm_decoder import LMDecoder, find_saved_decoder
+from ..modeling.lm_decoder import LMDecoder
+from ..modeling.lm_decoder_folder import find_saved_decoder
 from .inference import load_audio
 
 TASK = "automatic-speech-recognition"
