@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from .modeling.atomic_write import staged_folder
 
 
 def save_model_folder(
@@ -18,29 +18,18 @@ def save_model_folder(
 ) -> Path:
     """Write `model` and `processor` into `out_dir` atomically.
 
-    Everything is written to a temporary sibling folder first and renamed into place, so an interrupted
-    save never leaves a half-written folder, and a previous folder is replaced only once the new one is whole.
+    Everything is written to a hidden sibling folder first and swapped into place (`staged_folder`), so an
+    interrupted save never leaves a half-written folder, and a previous folder is replaced only once the new one
+    is whole.
     The folder loads with the Auto classes (with hf_asr imported, or without it through
     `trust_remote_code=True`, since the model code is copied in). `extra_files` maps file names to text
     (a model card README.md, say) written into the same folder before it is moved into place.
     """
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
+    with staged_folder(out_dir) as staging:
         model.save_pretrained(staging, **save_kwargs)
         if processor is not None:
             processor.save_pretrained(staging)
         for name, text in (extra_files or {}).items():
             (staging / name).write_text(text)
-        if out_dir.exists():
-            previous = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            out_dir.rename(previous)
-            staging.rename(out_dir)
-            shutil.rmtree(previous)
-        else:
-            staging.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return out_dir

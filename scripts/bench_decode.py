@@ -28,7 +28,8 @@ import numpy as np
 from pyctcdecode import build_ctcdecoder
 
 from hf_asr.decoding.tuning import greedy_wer
-from hf_asr.modeling.lm_decoder import UNK_LABEL, LMDecoder
+from hf_asr.modeling.ctc_labels import UNK_LABEL
+from hf_asr.modeling.lm_decoder import LMDecoder
 
 LABELS = ["", UNK_LABEL, " ", "'"] + [chr(c) for c in range(ord("a"), ord("z") + 1)]
 FRAME_SECONDS = 0.02
@@ -79,13 +80,13 @@ def simulate(text: str, rng: np.random.Generator, confusion_rate: float = 0.15) 
 def make_data(work: Path, num_utterances: int, seed: int) -> tuple[list[str], list[np.ndarray], Path, list[str]]:
     """Held-out in-vocabulary fortunes grouped into ~10 s utterances, their simulated logits, and the LM."""
     from hf_asr.data.sentences import load_sentences  # needs Debian's fortunes
-    from hf_asr.decoding.lm_building import build_lm  # needs lmplz/build_binary
+    from hf_asr.decoding.lm_building import build_lm, read_unigrams  # needs lmplz/build_binary
 
     sentences = load_sentences(None, seed=seed)
     held_out, lm_text = sentences[:3000], sentences[3000:]
     (work / "lm.txt").write_text("\n".join(lm_text) + "\n")
     files = build_lm(work / "lm.txt", work / "lm", order=4)
-    unigrams = files.unigrams.read_text().split()
+    unigrams = read_unigrams(files.unigrams)
     vocabulary = set(unigrams)
     in_vocab = [s for s in held_out if set(s.split()) <= vocabulary]
     rng = np.random.default_rng(seed)

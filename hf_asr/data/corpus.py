@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import shutil
-import tempfile
 from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 from datasets.arrow_writer import ArrowWriter
 from tqdm.auto import tqdm
 
+from ..modeling.atomic_write import staged_folder
 from .sentences import load_sentences
 from .speakers import default_voices
 from .tts import ESPEAK, FLITE, SAMPLING_RATE, Voice, bytes_of_wav, synthesize
@@ -107,11 +107,9 @@ def build_corpus(
             for k, v in enumerate(rng.choice(num_voices, size=voices_per_sentence, replace=False))
         ]
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
-        corpus = _synthesize_splits(jobs, staging / "arrow", noise_snr_db, num_workers)
-        corpus.save_to_disk(str(staging / "corpus"))
+    with staged_folder(out_dir) as staging:
+        corpus = _synthesize_splits(jobs, staging / ".arrow", noise_snr_db, num_workers)
+        corpus.save_to_disk(str(staging))
         info = {
             "num_sentences": len(sentences),
             "voices_per_sentence": voices_per_sentence,
@@ -122,11 +120,9 @@ def build_corpus(
             "splits": {split: len(ds) for split, ds in corpus.items()},
             "voices": [v.id for v in voices],
         }
-        (staging / "corpus" / "corpus_info.json").write_text(json.dumps(info, indent=1))
-        del corpus  # release the memory-mapped staging files before moving
-        _replace_dir(staging / "corpus", out_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        (staging / "corpus_info.json").write_text(json.dumps(info, indent=1))
+        del corpus  # release the memory-mapped scratch files before deleting them
+        shutil.rmtree(staging / ".arrow")
     return datasets.load_from_disk(str(out_dir))
 
 
@@ -186,14 +182,3 @@ def _init_worker() -> None:
     import torch
 
     torch.set_num_threads(1)  # one process per core; resampling must not oversubscribe
-
-
-def _replace_dir(source: Path, target: Path) -> None:
-    """Move `source` to `target`; an existing `target` is swapped out first and deleted after the move."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{source.parent.name}")
-        target.rename(old)
-    source.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

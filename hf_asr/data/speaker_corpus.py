@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,7 +29,8 @@ from typing import Any
 import datasets
 import numpy as np
 
-from .corpus import _noise_seed, _replace_dir, _synthesize_splits
+from ..modeling.atomic_write import staged_folder
+from .corpus import _noise_seed, _synthesize_splits
 from .sentences import load_sentences
 from .speakers import DEFAULT_HELDOUT, draw_speakers
 from .tts import ESPEAK, FLITE
@@ -140,13 +140,11 @@ def build_speaker_corpus(
     held_out_texts = {candidates[i] for name in ("validation", "test") for i in ranges[name]}
     lm_text = [s for s in candidates if s not in held_out_texts]
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
-        corpus = _synthesize_splits(jobs, staging / "arrow", recipe.noise_snr_db, num_workers)
+    with staged_folder(out_dir) as staging:
+        corpus = _synthesize_splits(jobs, staging / ".arrow", recipe.noise_snr_db, num_workers)
         if "unlabelled" in corpus:
             corpus["unlabelled"] = corpus["unlabelled"].remove_columns(["text"])
-        corpus.save_to_disk(str(staging / "corpus"))
+        corpus.save_to_disk(str(staging))
         info = {
             "recipe": recipe.to_json(),
             "splits": {split: len(ds) for split, ds in corpus.items()},
@@ -155,12 +153,10 @@ def build_speaker_corpus(
             "lm_text_sentences": len(lm_text),
             "synthesis_seconds": round(time.monotonic() - started, 1),
         }
-        (staging / "corpus" / CORPUS_INFO).write_text(json.dumps(info, indent=1))
-        (staging / "corpus" / LM_TEXT).write_text("".join(s + "\n" for s in lm_text), encoding="utf-8")
-        del corpus  # release the memory-mapped staging files before moving
-        _replace_dir(staging / "corpus", out_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        (staging / CORPUS_INFO).write_text(json.dumps(info, indent=1))
+        (staging / LM_TEXT).write_text("".join(s + "\n" for s in lm_text), encoding="utf-8")
+        del corpus  # release the memory-mapped scratch files before deleting them
+        shutil.rmtree(staging / ".arrow")
     return datasets.load_from_disk(str(out_dir))
 
 

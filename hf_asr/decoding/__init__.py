@@ -3,7 +3,8 @@
 `LMDecoder` itself lives in `hf_asr/modeling/lm_decoder.py` because it ships with the model as remote code.
 """
 
-from ..modeling.lm_decoder import LMDecoder, LMDecoderOutput, ctc_labels
+from ..modeling.ctc_labels import ctc_labels
+from ..modeling.lm_decoder import LMDecoder, LMDecoderOutput
 from .backends import load_lm_decoder
 from .flashlight_decoder import FlashlightLMDecoder
 from .lm_building import LMFiles, build_lm, find_kenlm_tool

@@ -63,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _build_lm(args: argparse.Namespace) -> int:
-    from .lm_building import build_lm
+    from .lm_building import build_lm, read_unigrams
 
     files = build_lm(
         args.text or args.dataset,
@@ -81,8 +81,9 @@ def _build_lm(args: argparse.Namespace) -> int:
         from ..modeling.lm_decoder import LMDecoder
 
         tokenizer = AutoTokenizer.from_pretrained(args.model)
-        unigrams = files.unigrams.read_text(encoding="utf-8").split()
-        decoder = LMDecoder.from_tokenizer(tokenizer, files.binary, unigrams=unigrams, alpha=args.alpha, beta=args.beta)
+        decoder = LMDecoder.from_tokenizer(
+            tokenizer, files.binary, unigrams=read_unigrams(files.unigrams), alpha=args.alpha, beta=args.beta
+        )
         decoder.save_pretrained(args.model)
         print(
             f"LM decoder saved into {args.model} (alpha={args.alpha}, beta={args.beta}); tune it with `hf-asr tune-lm`"

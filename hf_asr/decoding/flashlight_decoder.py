@@ -9,7 +9,6 @@ Needs `pip install flashlight-text`.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import tempfile
@@ -19,17 +18,10 @@ from typing import Any
 
 import torch
 
-from ..modeling.lm_decoder import (
-    ALPHABET_FILE,
-    ATTRS_FILE,
-    LM_DIR,
-    SEARCH_CONFIG_FILE,
-    UNIGRAMS_FILE,
-    UNK_LABEL,
-    LMDecoderOutput,
-    fork_map,
-    to_log_probs,
-)
+from ..modeling.ctc_labels import UNK_LABEL, to_log_probs
+from ..modeling.fork_pool import fork_map
+from ..modeling.lm_decoder import LMDecoderOutput
+from ..modeling.lm_decoder_folder import read_decoder_folder
 
 # pyctcdecode labels -> flashlight token names (flashlight needs non-empty, space-free tokens).
 BLANK, SILENCE, UNK = "<pad>", "|", "<unk>"
@@ -87,27 +79,15 @@ class FlashlightLMDecoder:
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike, **overrides: Any) -> FlashlightLMDecoder:
         """Build from a folder saved by `LMDecoder.save_pretrained`; `overrides` replace saved settings."""
-        directory = Path(directory)
-        lm_dir = directory / LM_DIR
-        for required in (directory / ALPHABET_FILE, lm_dir / ATTRS_FILE, lm_dir / UNIGRAMS_FILE):
-            if not required.is_file():
-                raise FileNotFoundError(f"LM decoder file {required} is missing")
-        lm_files = sorted(p for p in lm_dir.iterdir() if p.suffix in (".bin", ".binary", ".arpa"))
-        if len(lm_files) != 1:
-            raise FileNotFoundError(f"expected one KenLM file in {lm_dir}, found {[p.name for p in lm_files]}")
-        attrs = json.loads((lm_dir / ATTRS_FILE).read_text())
-        search_file = directory / SEARCH_CONFIG_FILE
-        search = json.loads(search_file.read_text()) if search_file.is_file() else {}
+        labels, kenlm_path, unigrams, lm_params, search = read_decoder_folder(directory)
         settings = {
-            "alpha": attrs["alpha"],
-            "beta": attrs["beta"],
-            "unk_score_offset": attrs["unk_score_offset"],
+            "alpha": lm_params["alpha"],
+            "beta": lm_params["beta"],
+            "unk_score_offset": lm_params["unk_score_offset"],
             "beam_width": search.get("beam_width", 100),
             **overrides,
         }
-        labels = json.loads((directory / ALPHABET_FILE).read_text())["labels"]
-        unigrams = (lm_dir / UNIGRAMS_FILE).read_text(encoding="utf-8").split()
-        return cls(labels, lm_files[0], unigrams, **settings)
+        return cls(labels, kenlm_path, unigrams, **settings)
 
     def _decode_one(self, log_probs: Any) -> tuple[str, list[dict[str, Any]]]:
         if len(log_probs) == 0:

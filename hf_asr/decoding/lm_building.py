@@ -1,7 +1,7 @@
 """Build a KenLM n-gram model from text: normalise like transcripts, `lmplz` -> ARPA, `build_binary` -> binary.
 
 Output folder (what `LMDecoder` needs): `lm.bin` (KenLM binary), `unigrams.txt` (the words, one per line;
-pyctcdecode cannot read them from a binary), and `lm.arpa` when `keep_arpa=True`.
+pyctcdecode cannot read them from a binary; read it with `read_unigrams`), and `lm.arpa` when `keep_arpa=True`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..data.text import normalize_transcript
+from ..modeling.lm_decoder_folder import read_unigrams as read_unigrams  # re-exported: reads LMFiles.unigrams
 
 INSTALL_HINT = "bash scripts/setup.sh"
 CHECKOUT_DIR = Path(__file__).resolve().parents[2]  # = Path(hf_asr.__file__).parents[1]: setup.sh puts tools/ there
@@ -153,8 +154,3 @@ def _run(name: str, command: list[str], stdin_path: Path | None, stdout_path: Pa
     if result.returncode != 0:
         tail = result.stderr.decode(errors="replace").strip().splitlines()[-5:]
         raise RuntimeError(f"{name} failed (exit {result.returncode}): {' '.join(command)}\n" + "\n".join(tail))
-
-
-def read_unigrams(path: str | os.PathLike) -> list[str]:
-    """Words of an `unigrams.txt` file."""
-    return [w for w in Path(path).read_text(encoding="utf-8").split("\n") if w.strip()]

@@ -26,7 +26,8 @@ from transformers.pipelines.automatic_speech_recognition import AutomaticSpeechR
 
 from ..data.audio import read_audio
 from ..modeling.configuration import LogMelWav2Vec2Config
-from ..modeling.lm_decoder import LMDecoder, find_saved_decoder
+from ..modeling.lm_decoder import LMDecoder
+from ..modeling.lm_decoder_folder import find_saved_decoder
 
 TASK = "automatic-speech-recognition"
 HF_ASR_MODEL_TYPE = LogMelWav2Vec2Config.model_type

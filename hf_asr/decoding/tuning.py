@@ -14,7 +14,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..metrics import error_rates
-from ..modeling.lm_decoder import LMDecoder, fork_map, to_log_probs
+from ..modeling.ctc_labels import to_log_probs
+from ..modeling.fork_pool import fork_map
+from ..modeling.lm_decoder import LMDecoder
 
 DEFAULT_ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 DEFAULT_BETAS = (-1.0, 0.0, 0.5, 1.0, 2.0, 3.0)

@@ -6,7 +6,8 @@ from typing import Any
 
 from transformers import ProcessorMixin
 
-from .lm_decoder import LMDecoder, find_saved_decoder
+from .lm_decoder import LMDecoder
+from .lm_decoder_folder import find_saved_decoder
 
 
 class LogMelWav2Vec2Processor(ProcessorMixin):

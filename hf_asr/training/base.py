@@ -2,7 +2,7 @@
 
 - Atomic checkpoints: transformers 5.24 writes `checkpoint-N` in place (a process killed mid-save leaves a
   half-written folder that `get_last_checkpoint` would pick). Here every checkpoint is written into
-  `.tmp-checkpoint-N/checkpoint-N` and renamed to `checkpoint-N` once complete (one `os.replace`).
+  `.tmp-checkpoint-N/checkpoint-N` and swapped into place as `checkpoint-N` once complete (`replace_folder`).
 - Collator state: a collator with `state_dict()` (the pretraining collator's mask generator) is saved in each
   checkpoint (`collator_state_<rank>.pt`), as it was before the first batch not yet trained on (loaders draw
   ahead), and restored on resume before the first batch is drawn. Evaluation uses `collator.eval_copy()`, so it
@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint, rotate_checkpoints, seed_worker
 
 from ..data.features import DURATION_COLUMN
+from ..modeling.atomic_write import replace_folder
 from .time_budget import TimeBudget, TimeBudgetCallback
 
 logger = logging.getLogger(__name__)
@@ -147,9 +148,8 @@ class HfAsrTrainerMixin:
             self._staging_run_dir = None
         self.accelerator.wait_for_everyone()
         if self.args.should_save:
-            if os.path.isdir(final):  # saving the same step twice (e.g. again at the end of training)
-                shutil.rmtree(final)
-            os.replace(os.path.join(staging, name), final)
+            # Saving the same step twice (e.g. again at the end of training) swaps out the older folder.
+            replace_folder(os.path.join(staging, name), final)
             shutil.rmtree(staging, ignore_errors=True)
             best = self.state.best_model_checkpoint
             if best is not None and best.startswith(staging):

@@ -66,7 +66,8 @@ def test_default_voices_are_distinct_varied_and_seeded():
     assert len({v.id for v in voices}) == 24
     assert {v.engine for v in voices} == {ESPEAK, FLITE}
     assert len({v.name for v in voices}) > 12
-    assert all(SPEED_RANGE[0] <= v.speed <= SPEED_RANGE[1] and PITCH_RANGE[0] <= v.pitch <= PITCH_RANGE[1] for v in voices)
+    assert all(SPEED_RANGE[0] <= v.speed <= SPEED_RANGE[1] for v in voices)
+    assert all(PITCH_RANGE[0] <= v.pitch <= PITCH_RANGE[1] for v in voices)
     assert default_voices(24, seed=0) == voices
     assert default_voices(24, seed=1) != voices
     assert {v.engine for v in default_voices(2, seed=0)} == {ESPEAK, FLITE}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hf_asr.data.vocab import build_tokenizer
-from hf_asr.modeling.lm_decoder import ctc_labels
+from hf_asr.modeling.ctc_labels import ctc_labels
 
 # The LM knows these words; "cst" (what the ambiguous logits below spell greedily) is not one of them.
 LM_SENTENCES = ["the cat sat", "the cat sat on the mat", "a cat sat on a mat"]

@@ -13,7 +13,8 @@ import torch
 from hf_asr import LogMelFeatureExtractor, LogMelWav2Vec2Config, LogMelWav2Vec2ForCTC, LogMelWav2Vec2Processor
 from hf_asr.cli import main
 from hf_asr.hub import save_model_folder
-from hf_asr.modeling.lm_decoder import LM_DIR, LMDecoder
+from hf_asr.modeling.lm_decoder import LMDecoder
+from hf_asr.modeling.lm_decoder_folder import LM_DIR
 
 from .test_lm_building import needs_tools
 

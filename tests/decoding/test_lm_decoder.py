@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from pyctcdecode import build_ctcdecoder
 
-from hf_asr.modeling.lm_decoder import LMDecoder, ctc_labels, repeated_single_candidate_frames
+from hf_asr.modeling.ctc_labels import ctc_labels
+from hf_asr.modeling.frame_skipping import repeated_single_candidate_frames, skip_repeated_frames
+from hf_asr.modeling.lm_decoder import LMDecoder
 
 from .synthetic import ambiguous, greedy, log_softmax, peaky_random, spell
 
@@ -130,3 +132,12 @@ def test_unexpected_special_tokens_are_refused():
 def test_log_softmax_helper_is_normalised():
     x = log_softmax(np.random.default_rng(0).normal(size=(4, 6)))
     assert np.allclose(np.exp(x).sum(-1), 1.0, atol=1e-5)
+
+
+def test_skipped_frames_map_back_to_the_original_frames():
+    # Frames 1-2 repeat frame 0's single candidate (label 0) and frame 4 repeats frame 3's (label 1).
+    log_probs = np.log(np.array([[0.99, 0.01]] * 3 + [[0.01, 0.99]] * 2 + [[0.5, 0.5]], dtype=np.float32))
+    frames = skip_repeated_frames(log_probs, token_min_logp=-1.0)
+    assert frames.kept_frames.tolist() == [0, 3, 5] and frames.log_probs.shape == (3, 2)
+    assert frames.original_span(0, 2) == (0, 5) and frames.original_span(2, 3) == (5, 6)
+    assert frames.skipped_score == pytest.approx(3 * np.log(0.99), rel=1e-5)

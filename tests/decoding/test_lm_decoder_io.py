@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from pyctcdecode import BeamSearchDecoderCTC
 
-from hf_asr.modeling.lm_decoder import LM_DIR, LMDecoder
+from hf_asr.modeling.lm_decoder import LMDecoder
+from hf_asr.modeling.lm_decoder_folder import LM_DIR
 
 from .synthetic import peaky_random, spell
 

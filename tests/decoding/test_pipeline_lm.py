@@ -10,7 +10,8 @@ from transformers import AutoProcessor, pipeline
 from hf_asr import LogMelFeatureExtractor, LogMelWav2Vec2Config, LogMelWav2Vec2ForCTC, LogMelWav2Vec2Processor
 from hf_asr.decoding.pipeline import TASK, LMSpeechRecognitionPipeline, register_pipeline
 from hf_asr.hub import save_model_folder
-from hf_asr.modeling.lm_decoder import LM_DIR, LMDecoder, LMDecoderOutput
+from hf_asr.modeling.lm_decoder import LMDecoder, LMDecoderOutput
+from hf_asr.modeling.lm_decoder_folder import LM_DIR
 
 SAMPLING_RATE = 16_000
 

@@ -67,8 +67,8 @@ def _ctc():
 @section("GA=2 vs doubled batch on cuda (fp32)")
 def _ga():
     from hf_asr import LogMelWav2Vec2ForCTC
-    from hf_asr.training import CTCTrainer, DataCollatorCTC, make_training_args
     from hf_asr.data.features import prepare_dataset
+    from hf_asr.training import CTCTrainer, DataCollatorCTC, make_training_args
 
     from .runs import make_processor, quiet_tiny_config
     from .synthetic import tone_corpus

@@ -97,8 +97,8 @@ def deterministic_pretraining_run(output_dir: str, per_device_batch_size: int, g
     """Pretraining with masks fixed per utterance, the quantizer in eval mode and no dropout: nothing depends on
     how utterances are split over processes, except the (batch-level) diversity term, whose weight is 0 here."""
     from hf_asr import LogMelWav2Vec2ForPreTraining
-    from hf_asr.training import PretrainingTrainer, make_training_args
     from hf_asr.data.features import prepare_dataset
+    from hf_asr.training import PretrainingTrainer, make_training_args
 
     config = LogMelWav2Vec2Config.tiny(hidden_dropout=0.0, attention_dropout=0.0, feat_proj_dropout=0.0,
                                        num_negatives=6, diversity_loss_weight=0.0)

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from hf_asr import LogMelWav2Vec2ForCTC, LogMelWav2Vec2Processor
+from hf_asr.data.features import prepare_dataset
 from hf_asr.training import CTCTrainer, DataCollatorCTC, ctc_required_frames, finetune, make_training_args
 from hf_asr.training.metrics import ctc_argmax_logits, greedy_transcripts
-from hf_asr.data.features import prepare_dataset
 
 from .runs import quiet_tiny_config
 from .synthetic import SENTENCES, tone_corpus

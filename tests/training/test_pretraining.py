@@ -10,6 +10,7 @@ import torch
 from transformers import TrainerControl, TrainerState, TrainingArguments
 
 from hf_asr import LogMelWav2Vec2ForPreTraining
+from hf_asr.data.features import prepare_dataset
 from hf_asr.training import (
     CodebookCollapseCallback,
     GumbelTemperatureCallback,
@@ -17,7 +18,6 @@ from hf_asr.training import (
     make_training_args,
     pretrain,
 )
-from hf_asr.data.features import prepare_dataset
 
 from .runs import PerExampleMaskCollator, quiet_tiny_config
 from .synthetic import tone_corpus

@@ -1,0 +1,100 @@
+"""The one binding to pyctcdecode and kenlm: loading the KenLM model and its words, building pyctcdecode's
+beam search, and reading what pyctcdecode keeps private (labels, LM parameters, alphabet JSON).
+
+pyctcdecode and kenlm are imported inside `try`, so a model folder without an LM loads (also as remote code,
+which transformers checks for its imports) where they are not installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+try:  # optional at import time, so a model folder without an LM loads without pyctcdecode/kenlm installed
+    import kenlm
+    from pyctcdecode import Alphabet, BeamSearchDecoderCTC, LanguageModel
+    from pyctcdecode.language_model import load_unigram_set_from_arpa
+except ImportError as _error:  # pragma: no cover - exercised only where the packages are missing
+    kenlm = None
+    _IMPORT_ERROR: ImportError | None = _error
+    LM_PARAM_NAMES: tuple[str, ...] = ()
+else:
+    _IMPORT_ERROR = None
+    LM_PARAM_NAMES = tuple(LanguageModel.JSON_ATTRS)  # alpha, beta, unk_score_offset, score_boundary
+
+
+def require_pyctcdecode() -> None:
+    """Raise ImportError, with the install command, where pyctcdecode or kenlm is missing."""
+    if _IMPORT_ERROR is not None:
+        raise ImportError(f"LM decoding needs pyctcdecode and kenlm (pip install pyctcdecode kenlm): {_IMPORT_ERROR}")
+
+
+class PyctcdecodeBeamSearch:
+    """pyctcdecode's `BeamSearchDecoderCTC` over `labels`, with a KenLM model when `kenlm_path` is given.
+
+    `lm_params` (alpha, beta, unk_score_offset, score_boundary) go to pyctcdecode's `LanguageModel`.
+    """
+
+    def __init__(
+        self, labels: Sequence[str], kenlm_path: Path | None, unigrams: Sequence[str], **lm_params: Any
+    ) -> None:
+        require_pyctcdecode()
+        language_model = None
+        if kenlm_path is not None:
+            language_model = LanguageModel(load_kenlm(kenlm_path), unigrams, **lm_params)
+        self._decoder = BeamSearchDecoderCTC(Alphabet.build_alphabet(list(labels)), language_model)
+
+    @property
+    def labels(self) -> list[str]:
+        """The normalised labels, one per CTC output id (a new list each time)."""
+        return self._decoder._alphabet.labels
+
+    @property
+    def lm_params(self) -> dict[str, Any]:
+        """alpha, beta, unk_score_offset, score_boundary (empty without an LM)."""
+        lm = self._decoder._language_model
+        return {} if lm is None else {k: getattr(lm, k) for k in LM_PARAM_NAMES}
+
+    def reset_lm_params(self, **params: Any) -> None:
+        """Change some of alpha/beta/unk_score_offset/score_boundary in place."""
+        if self._decoder._language_model is None:
+            raise ValueError(f"cannot set {sorted(params)}: this decoder has no language model")
+        self._decoder._language_model.reset_params(**params)
+
+    def alphabet_json(self) -> str:
+        """alphabet.json's content: {"labels": [...], "is_bpe": false}."""
+        return self._decoder._alphabet.dumps()
+
+    def decode_beams(self, log_probs: np.ndarray, **settings: Any) -> list[tuple]:
+        """pyctcdecode's `decode_beams` on (T, V) log-probs: [(text, lm_state, [(word, (start, end))],
+        logit_score, lm_score), ...], best first; `settings` are its keyword arguments (beam_width, ...)."""
+        return self._decoder.decode_beams(log_probs, **settings)
+
+
+def load_kenlm(path: Path) -> kenlm.Model:
+    """The KenLM model at `path`; errors name the path."""
+    if not path.is_file():
+        raise FileNotFoundError(f"KenLM model {path} does not exist (build one with `hf-asr build-lm`)")
+    try:
+        return kenlm.Model(str(path))
+    except (OSError, RuntimeError) as error:
+        raise ValueError(f"cannot load KenLM model {path}: corrupt or not a KenLM file ({error})") from None
+
+
+def lm_words(kenlm_path: Path | None, unigrams: Iterable[str] | None) -> list[str]:
+    """The LM's word list, sorted and deduplicated: given, or read from an ARPA file. A binary LM needs them given:
+    pyctcdecode cannot read them from it and would silently treat every word as unknown."""
+    if unigrams is not None:
+        words = sorted({w.strip() for w in unigrams if w.strip()})
+    elif kenlm_path is None:
+        return []
+    elif kenlm_path.suffix == ".arpa":
+        words = sorted(load_unigram_set_from_arpa(str(kenlm_path)))
+    else:
+        raise ValueError(f"pass unigrams= (the LM's word list, e.g. unigrams.txt beside it) for binary LM {kenlm_path}")
+    if kenlm_path is not None and not words:
+        raise ValueError(f"the unigram list for {kenlm_path} is empty")
+    return words
