@@ -135,6 +135,25 @@ class LogMelWav2Vec2Model(LogMelWav2Vec2PreTrainedModel):
             )
         return lengths
 
+    def encode_frames(
+        self, input_features: torch.Tensor, attention_mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The conv feature encoder and the projection: everything before masking and the Transformer.
+
+        Args:
+            input_features: (B, T_mel, n_mels); attention_mask: (B, T_mel).
+        Returns:
+            projected (B, T, hidden_size), normalised conv features (B, T, conv_dim[-1]) (the quantizer's
+            input), frame_mask (B, T) bool valid frames, lengths (B,) valid frames.
+        """
+        lengths = self.frame_lengths(input_features, attention_mask)
+        extract = self.feature_encoder(
+            input_features, lengths=None if attention_mask is None else attention_mask.sum(-1)
+        )
+        frame_mask = frame_mask_from_lengths(lengths, extract.shape[1])
+        hidden, normed = self.feature_projection(extract)
+        return hidden, normed, frame_mask, lengths
+
     def forward(
         self,
         input_features: torch.Tensor,
@@ -145,12 +164,7 @@ class LogMelWav2Vec2Model(LogMelWav2Vec2PreTrainedModel):
         return_dict: bool | None = None,
     ) -> LogMelWav2Vec2BaseModelOutput | tuple:
         """input_features: (B, T_mel, n_mels); attention_mask: (B, T_mel); mask_time_indices: (B, T) bool."""
-        lengths = self.frame_lengths(input_features, attention_mask)
-        extract = self.feature_encoder(
-            input_features, lengths=None if attention_mask is None else attention_mask.sum(-1)
-        )
-        frame_mask = frame_mask_from_lengths(lengths, extract.shape[1])  # (B, T)
-        hidden, normed = self.feature_projection(extract)
+        hidden, normed, frame_mask, lengths = self.encode_frames(input_features, attention_mask)
         hidden = self._mask_hidden_states(hidden, lengths, mask_time_indices)
         hidden, all_hidden, attentions = self.encoder(
             hidden,
@@ -221,6 +235,19 @@ class LogMelWav2Vec2ForPreTraining(LogMelWav2Vec2PreTrainedModel):
 
     def freeze_feature_encoder(self) -> None:
         self.wav2vec2.freeze_feature_encoder()
+
+    @torch.no_grad()
+    def codevector_ids(self, input_features: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """The codevector each quantizer group picks for each encoder frame: the targets `forward` contrasts.
+
+        Args:
+            input_features: (B, T_mel, n_mels); attention_mask: (B, T_mel).
+        Returns:
+            (B, T, G) long, in [0, num_codevectors_per_group) on valid frames and -1 on padding (G =
+            num_codevector_groups). The argmax in evaluation mode; a Gumbel-softmax sample in training mode.
+        """
+        _, extract_features, frame_mask, _ = self.wav2vec2.encode_frames(input_features, attention_mask)
+        return self.quantizer.codes(extract_features, frame_mask)
 
     def forward(
         self,

@@ -111,6 +111,40 @@ def test_pretraining_output_and_masks_respect_padding():
     assert model.wav2vec2.masked_spec_embed.grad.abs().sum() > 0
 
 
+def test_codevector_ids_are_the_quantizer_argmax_on_valid_frames():
+    model = LogMelWav2Vec2ForPreTraining(tiny_config()).eval()
+    waves = random_waveforms([16000, 4000])
+    batch = extract(waves)
+    codes = model.codevector_ids(**batch)
+    with torch.no_grad():
+        base = model.wav2vec2(**batch)
+        logits = model.quantizer.weight_proj(base.extract_features)
+    groups, per_group = model.config.num_codevector_groups, model.config.num_codevectors_per_group
+    argmax = logits.view(*logits.shape[:2], groups, per_group).argmax(-1)
+    assert codes.shape == (*base.frame_mask.shape, groups) and codes.dtype == torch.long
+    assert torch.equal(codes[base.frame_mask], argmax[base.frame_mask])
+    assert (codes[~base.frame_mask] == -1).all() and (~base.frame_mask).any()
+    for i, wave in enumerate(waves):  # padding changes no valid frame's code
+        one = model.codevector_ids(**extract([wave]))[0]
+        assert torch.equal(codes[i, : len(one)], one)
+
+
+def test_codebook_usage_counts_every_valid_frame_once():
+    from hf_asr import LogMelFeatureExtractor
+    from hf_asr.demo.plots import codebook_usage
+
+    model = LogMelWav2Vec2ForPreTraining(tiny_config())
+    waves = random_waveforms([16000, 7000, 2500])
+    counts = codebook_usage(model, LogMelFeatureExtractor(), waves)
+    frames = sum(int(model.wav2vec2.frame_lengths(**extract([w]))[0]) for w in waves)
+    config = model.config
+    assert counts.shape == (config.num_codevector_groups, config.num_codevectors_per_group)
+    assert counts.sum(-1).tolist() == [frames] * config.num_codevector_groups
+    codes = torch.cat([model.codevector_ids(**extract([w]))[0] for w in waves])
+    for group, row in enumerate(counts):
+        assert row.tolist() == torch.bincount(codes[:, group], minlength=len(row)).tolist()
+
+
 def test_gumbel_temperature_schedule():
     model = LogMelWav2Vec2ForPreTraining(tiny_config(gumbel_temperature_decay=0.5))
     assert model.quantizer.temperature == 2.0
