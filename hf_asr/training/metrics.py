@@ -1,7 +1,7 @@
 """WER/CER for `Trainer(compute_metrics=...)`: greedy CTC decoding of the eval logits, scored by `evaluate` metrics.
 
 The metric scripts come from `hf_asr.metrics.load_metric` (scripts shipped in the package, loaded by path: works
-offline and with jiwer 4). Where that module is missing, the same numbers come from jiwer directly.
+offline and with jiwer 4).
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from hf_asr import LogMelWav2Vec2Config, LogMelWav2Vec2ForCTC, LogMelWav2Vec2ForPreTraining, LogMelWav2Vec2Model
+from hf_asr.modeling.losses import codevector_perplexity
 
 from .helpers import extract, features, random_waveforms, tiny_config
 
@@ -105,7 +106,12 @@ def test_pretraining_output_and_masks_respect_padding():
     padding = torch.arange(out.mask_time_indices.shape[1])[None] >= lengths[:, None]
     assert not (out.mask_time_indices & padding).any()
     assert out.num_masked_frames == out.mask_time_indices.sum()
-    assert config.num_codevector_groups <= out.codevector_perplexity <= config.num_codevectors
+    with torch.no_grad():  # training mode: the perplexity of the softmax over the valid frames only
+        base = model.wav2vec2(**batch)
+        logits = model.quantizer.weight_proj(base.extract_features)
+        probs = logits.view(-1, config.num_codevector_groups, config.num_codevectors_per_group).softmax(-1)
+    expected = codevector_perplexity(probs, base.frame_mask.reshape(-1))
+    torch.testing.assert_close(out.codevector_perplexity, expected)
     out.loss.backward()
     assert model.quantizer.codevectors.grad.abs().sum() > 0
     assert model.wav2vec2.masked_spec_embed.grad.abs().sum() > 0
