@@ -20,3 +20,4 @@ bench: setup
 
 lint: setup
 	.venv/bin/ruff check hf_asr tests scripts examples
+	.venv/bin/ruff format --check hf_asr tests scripts examples

@@ -12,7 +12,7 @@ def read_version() -> str:
     raise RuntimeError("hf_asr/version.py has no __version__")
 
 
-# Pins found by trying them together on these machines (2026-11):
+# Pins found by trying them together (2026-11):
 # - torchaudio 2.11 loads only beside the CUDA build of torch 2.14.1 (on local disk).
 # - pyctcdecode 0.5.0 declares numpy<2; pyarrow 26 needs numpy 2 without declaring it.
 INSTALL_REQUIRES = [

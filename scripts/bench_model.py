@@ -6,7 +6,7 @@ its log-mel extraction from the raw waveform (on the same device), since transfo
 audio too. Masks and negatives are drawn outside the timed region for both.
 
     python scripts/bench_model.py                      # CPU: small Transformer, short batch
-    python scripts/bench_model.py --device cuda        # GPU: BASE, bf16, 16 × 15 s (the issue's setting)
+    python scripts/bench_model.py --device cuda        # GPU: BASE, bf16, 16 × 15 s
 
 Writes JSON (default bench_results/model.json).
 """

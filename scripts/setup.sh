@@ -22,7 +22,7 @@ missing_debian_packages() {
 }
 
 step() { echo "[setup] $*"; }
-# This machine's pip config names local wheel folders that may not exist; pip warns about each, harmlessly.
+# A pip config may name local wheel folders that do not exist; pip warns about each, harmlessly: drop those lines.
 quiet_pip() { "$@" 2> >(grep -v "is neither a file nor a directory" >&2); }
 
 MISSING="$(missing_debian_packages)"

@@ -65,8 +65,8 @@ class LMSpeechRecognitionPipeline(AutomaticSpeechRecognitionPipeline):
             self.decoder, self.type = decoder, "ctc_with_lm"
 
     def preprocess(self, inputs: Any, chunk_length_s: float = 0, stride_length_s: Any = None) -> Any:
-        # transformers reads a local file by piping it through the `ffmpeg` program, which these machines lack
-        # (only FFmpeg's libraries are installed): read local files with soundfile instead.
+        # transformers reads a local file by piping it through the `ffmpeg` program, which is often missing where
+        # only FFmpeg's libraries are installed: read local files with soundfile instead.
         if isinstance(inputs, (str, os.PathLike)) and Path(inputs).is_file():
             waveform, rate = read_audio(inputs)
             inputs = {"raw": waveform, "sampling_rate": rate}

@@ -8,10 +8,12 @@ from typing import Any
 
 import matplotlib
 
-matplotlib.use("Agg")  # files only; no display on these machines
+matplotlib.use("Agg")  # writes files only: needs no display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+
+from ..modeling.losses import codevector_perplexity  # noqa: E402
 
 FRAME_SECONDS = 0.01  # log-mel hop at 16 kHz
 
@@ -80,16 +82,18 @@ def plot_posteriors(
 
 @torch.no_grad()
 def codebook_usage(model: Any, feature_extractor: Any, waveforms: Sequence[np.ndarray]) -> np.ndarray:
-    """(G, V) how often each codevector of each group is chosen (argmax) over the frames of `waveforms`."""
+    """(G, V) how often each codevector of each group is chosen (argmax) over the frames of `waveforms`.
+
+    Each row sums to the number of encoder frames of `waveforms`.
+    """
     model.eval()
     quantizer = model.quantizer
     counts = np.zeros((quantizer.num_groups, quantizer.num_vars), dtype=np.int64)
+    groups = np.arange(quantizer.num_groups)
     for wave in waveforms:
         inputs = feature_extractor(wave, sampling_rate=16000, return_tensors="pt").to(model.device)
-        _, _, code_ids = quantizer(model.wav2vec2(**inputs).extract_features)
-        ids = code_ids.flatten().cpu().numpy()
-        for group in range(quantizer.num_groups):
-            np.add.at(counts[group], (ids // quantizer.num_vars**group) % quantizer.num_vars, 1)
+        codes = model.codevector_ids(**inputs).flatten(0, 1).cpu().numpy()  # (T, G), -1 on padding
+        np.add.at(counts, (groups, codes[(codes >= 0).all(-1)]), 1)
     return counts
 
 
@@ -98,8 +102,8 @@ def plot_codebook_usage(model: Any, feature_extractor: Any, waveforms: Sequence[
     counts = codebook_usage(model, feature_extractor, waveforms)
     fig, axes = plt.subplots(1, len(counts), figsize=(6 * len(counts), 3.5), squeeze=False)
     for group, (axis, row) in enumerate(zip(axes[0], counts)):
-        probs = row / max(row.sum(), 1)
-        perplexity = float(np.exp(-(probs[probs > 0] * np.log(probs[probs > 0])).sum()))
+        usage = torch.from_numpy(row / max(row.sum(), 1))[None, None]  # (1 frame, 1 group, V)
+        perplexity = float(codevector_perplexity(usage))
         axis.bar(np.arange(len(row)), np.sort(row)[::-1])
         used = int((row > 0).sum())
         axis.set_title(f"group {group}: {used}/{len(row)} codevectors used, perplexity {perplexity:.1f}")

@@ -255,6 +255,20 @@ class LogMelWav2Vec2ForPreTraining(LogMelWav2Vec2PreTrainedModel):
     def freeze_feature_encoder(self) -> None:
         self.wav2vec2.freeze_feature_encoder()
 
+    @torch.no_grad()
+    def codevector_ids(self, input_features: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """The codevector each quantizer group picks for each encoder frame: the targets `forward` contrasts.
+
+        Args:
+            input_features: (B, T_mel, n_mels); attention_mask: (B, T_mel).
+        Returns:
+            (B, T, G) long, in [0, num_codevectors_per_group) on valid frames and -1 on padding (G =
+            num_codevector_groups). The argmax in evaluation mode; a Gumbel-softmax sample in training mode.
+        """
+        extract, lengths = self.wav2vec2.extract_features(input_features, attention_mask)
+        _, normed = self.wav2vec2.feature_projection(extract)
+        return self.quantizer.codes(normed, frame_mask_from_lengths(lengths, extract.shape[1]))
+
     def forward(
         self,
         input_features: torch.Tensor,

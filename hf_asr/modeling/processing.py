@@ -59,7 +59,7 @@ class LogMelWav2Vec2Processor(ProcessorMixin):
             return self.decoder.decode(*args, **kwargs)
         return self.tokenizer.decode(*args, **kwargs)
 
-    # --- LM decoder save/load (hf_asr.decoding owns this block) ---------------------------------------------------
+    # --- LM decoder save/load -------------------------------------------------------------------------------------
     def save_pretrained(self, save_directory: Any, *args: Any, **kwargs: Any) -> Any:
         """Save as ProcessorMixin does, plus the LM decoder's files (alphabet.json, language_model/) if any."""
         files = super().save_pretrained(save_directory, *args, **kwargs)
@@ -80,8 +80,6 @@ class LogMelWav2Vec2Processor(ProcessorMixin):
             if folder is not None:
                 processor.decoder = LMDecoder.from_pretrained(folder)
         return processor
-
-    # --- end of the LM decoder block ------------------------------------------------------------------------------
 
 
 def _is_logits(value: Any) -> bool:

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from hf_asr import LogMelWav2Vec2Config, LogMelWav2Vec2ForCTC, LogMelWav2Vec2ForPreTraining, LogMelWav2Vec2Model
+from hf_asr.modeling.losses import codevector_perplexity
 
 from .helpers import extract, features, random_waveforms, tiny_config
 
@@ -105,10 +106,49 @@ def test_pretraining_output_and_masks_respect_padding():
     padding = torch.arange(out.mask_time_indices.shape[1])[None] >= lengths[:, None]
     assert not (out.mask_time_indices & padding).any()
     assert out.num_masked_frames == out.mask_time_indices.sum()
-    assert config.num_codevector_groups <= out.codevector_perplexity <= config.num_codevectors
+    with torch.no_grad():  # training mode: the perplexity of the softmax over the valid frames only
+        base = model.wav2vec2(**batch)
+        logits = model.quantizer.weight_proj(base.extract_features)
+        probs = logits.view(-1, config.num_codevector_groups, config.num_codevectors_per_group).softmax(-1)
+    expected = codevector_perplexity(probs, base.frame_mask.reshape(-1))
+    torch.testing.assert_close(out.codevector_perplexity, expected)
     out.loss.backward()
     assert model.quantizer.codevectors.grad.abs().sum() > 0
     assert model.wav2vec2.masked_spec_embed.grad.abs().sum() > 0
+
+
+def test_codevector_ids_are_the_quantizer_argmax_on_valid_frames():
+    model = LogMelWav2Vec2ForPreTraining(tiny_config()).eval()
+    waves = random_waveforms([16000, 4000])
+    batch = extract(waves)
+    codes = model.codevector_ids(**batch)
+    with torch.no_grad():
+        base = model.wav2vec2(**batch)
+        logits = model.quantizer.weight_proj(base.extract_features)
+    groups, per_group = model.config.num_codevector_groups, model.config.num_codevectors_per_group
+    argmax = logits.view(*logits.shape[:2], groups, per_group).argmax(-1)
+    assert codes.shape == (*base.frame_mask.shape, groups) and codes.dtype == torch.long
+    assert torch.equal(codes[base.frame_mask], argmax[base.frame_mask])
+    assert (codes[~base.frame_mask] == -1).all() and (~base.frame_mask).any()
+    for i, wave in enumerate(waves):  # padding changes no valid frame's code
+        one = model.codevector_ids(**extract([wave]))[0]
+        assert torch.equal(codes[i, : len(one)], one)
+
+
+def test_codebook_usage_counts_every_valid_frame_once():
+    from hf_asr import LogMelFeatureExtractor
+    from hf_asr.demo.plots import codebook_usage
+
+    model = LogMelWav2Vec2ForPreTraining(tiny_config())
+    waves = random_waveforms([16000, 7000, 2500])
+    counts = codebook_usage(model, LogMelFeatureExtractor(), waves)
+    frames = sum(int(model.encoder_lengths(extract([w])["attention_mask"].sum(-1))[0]) for w in waves)
+    config = model.config
+    assert counts.shape == (config.num_codevector_groups, config.num_codevectors_per_group)
+    assert counts.sum(-1).tolist() == [frames] * config.num_codevector_groups
+    codes = torch.cat([model.codevector_ids(**extract([w]))[0] for w in waves])
+    for group, row in enumerate(counts):
+        assert row.tolist() == torch.bincount(codes[:, group], minlength=len(row)).tolist()
 
 
 def test_gumbel_temperature_schedule():

@@ -1,5 +1,8 @@
+import math
+
 import torch
 
+from hf_asr.modeling.losses import codevector_perplexity
 from hf_asr.modeling.quantizer import GumbelVectorQuantizer
 
 
@@ -15,7 +18,28 @@ def test_eval_picks_the_argmax_codevector_of_each_group():
     expected = torch.cat([book[0][codes[..., 0]], book[1][codes[..., 1]]], dim=-1)
     torch.testing.assert_close(quantized, expected)
     assert torch.equal(code_ids, codes[..., 0] + 5 * codes[..., 1])
-    assert 2 <= perplexity <= 10
+    one_hot = torch.nn.functional.one_hot(codes, 5).float().view(12, 2, 5)
+    assert math.isclose(perplexity.item(), codevector_perplexity(one_hot).item(), rel_tol=1e-6)
+    assert torch.equal(quantizer.codes(features), codes)
+
+
+def test_codes_are_the_choices_forward_quantizes_with():
+    torch.manual_seed(0)
+    quantizer = GumbelVectorQuantizer(input_dim=6, num_groups=2, num_codevectors_per_group=5, codevector_dim=8)
+    features = torch.randn(3, 4, 6)
+    frame_mask = torch.arange(4)[None] < torch.tensor([4, 2, 1])[:, None]
+    for training in (False, True):  # in training both draw the same Gumbel sample from the same seed
+        quantizer.train(training)
+        torch.manual_seed(1)
+        codes = quantizer.codes(features)
+        torch.manual_seed(1)
+        _, _, code_ids = quantizer(features, frame_mask)
+        assert codes.shape == (3, 4, 2) and codes.dtype == torch.long
+        assert torch.equal(code_ids, codes[..., 0] + 5 * codes[..., 1])
+    quantizer.eval()
+    masked = quantizer.codes(features, frame_mask)
+    assert (masked[~frame_mask] == -1).all()
+    assert torch.equal(masked[frame_mask], quantizer.weight_proj(features).view(3, 4, 2, 5).argmax(-1)[frame_mask])
 
 
 def test_training_draws_hard_samples_with_straight_through_gradients():

@@ -141,7 +141,7 @@ def _speed():
     array2d = datasets.Features({"input_features": datasets.Array2D(shape=(None, 80), dtype="float32"),
                                  "labels": datasets.List(datasets.Value("int64"))})
     data = datasets.Dataset.from_dict(rows, features=array2d)  # as hf_asr.data.features.prepare_dataset stores them
-    nested = datasets.Dataset.from_dict(rows)  # nested lists: the storage before Array2D
+    nested = datasets.Dataset.from_dict(rows)  # nested lists, to compare with Array2D
     for name in ("ctc_nested_lists", "ctc", "pretrain"):
         if not torch.cuda.is_available() or time.time() - START > 200:
             print("skipped (time)")

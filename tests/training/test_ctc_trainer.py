@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from hf_asr import LogMelWav2Vec2ForCTC, LogMelWav2Vec2Processor
+from hf_asr.data.batching import DurationBatchSampler
 from hf_asr.data.features import prepare_dataset
 from hf_asr.training import CTCTrainer, DataCollatorCTC, ctc_required_frames, finetune, make_training_args
 from hf_asr.training.metrics import ctc_argmax_logits, greedy_transcripts
@@ -129,7 +130,9 @@ def test_finetune_learns_the_tone_corpus(processor, raw_corpus, tmp_path):
     for folder in (out, out / "checkpoint-75"):
         names = {p.name for p in folder.iterdir()}
         assert {"config.json", "model.safetensors", "vocab.json"} <= names, names
-        assert isinstance(LogMelWav2Vec2Processor.from_pretrained(str(folder)), LogMelWav2Vec2Processor)
+        reloaded_processor = LogMelWav2Vec2Processor.from_pretrained(str(folder))
+        assert reloaded_processor.tokenizer.get_vocab() == processor.tokenizer.get_vocab()
+        assert reloaded_processor.feature_extractor.to_dict() == processor.feature_extractor.to_dict()
     assert not [p for p in out.iterdir() if p.name.startswith(".tmp-")]
     reloaded = LogMelWav2Vec2ForCTC.from_pretrained(str(out))
     with torch.no_grad():
@@ -151,7 +154,7 @@ def test_freeze_feature_encoder_and_spec_augment(processor, raw_corpus, tmp_path
 def test_batches_by_total_duration(processor, prepared, tmp_path):
     bound = 4.0
     trainer = _trainer(_model(processor), processor, prepared, tmp_path, max_steps=3, learning_rate=1e-3,
-                       optim="adamw_torch")
+                       optim="adamw_torch", per_device_batch_size=2)
     trainer.max_seconds_per_batch = bound
     hop = processor.feature_extractor.hop_length / processor.feature_extractor.sampling_rate
     sizes = []
@@ -160,7 +163,10 @@ def test_batches_by_total_duration(processor, prepared, tmp_path):
         seconds = size * (batch["attention_mask"].sum(-1).max().item() - 1) * hop  # mel frames = 1 + samples // hop
         assert seconds <= bound
         sizes.append(batch["attention_mask"].shape[0])
-    assert sum(sizes) == len(prepared) and len(set(sizes)) >= 1 and max(sizes) > 1
+    assert sum(sizes) == len(prepared) and max(sizes) > 1
+    # The duration sampler's batches at this bound, not batches of per_device_train_batch_size.
+    sampler = DurationBatchSampler(prepared["duration"], bound, seed=trainer.args.data_seed or trainer.args.seed)
+    assert sizes == [len(b) for b in sampler] and max(sizes) > trainer.args.per_device_train_batch_size, sizes
     trainer.train()
     assert all(np.isfinite(h["loss"]) for h in trainer.state.log_history if "loss" in h)
 

@@ -21,10 +21,15 @@ def test_accelerate_configs_load(name):
     config = load_config_from_file(os.path.join(ROOT, "examples", "accelerate", name))
     assert config.num_processes >= 8 and config.distributed_type.value in ("MULTI_GPU", "FSDP")
     if name == "fsdp.yaml":
-        assert config.fsdp_config["fsdp_transformer_layer_cls_to_wrap"] == "EncoderLayer"
-        from hf_asr.modeling.transformer import EncoderLayer  # the class the config names exists
+        from accelerate.utils.dataclasses import get_module_class_from_name
 
-        assert EncoderLayer.__name__ == "EncoderLayer"
+        from hf_asr import LogMelWav2Vec2Config, LogMelWav2Vec2ForCTC
+
+        # FSDP finds the class to wrap by name among the model's modules: it must be the Transformer layer.
+        model = LogMelWav2Vec2ForCTC(LogMelWav2Vec2Config.tiny())
+        layer_class = get_module_class_from_name(model, config.fsdp_config["fsdp_transformer_layer_cls_to_wrap"])
+        layers = [m for m in model.modules() if layer_class is not None and isinstance(m, layer_class)]
+        assert layers == list(model.wav2vec2.encoder.layers), layer_class
 
 
 def test_examples_run(tmp_path, monkeypatch, capsys):
