@@ -32,7 +32,7 @@ class DemoSettings:
     preset: str = "cpu"
     seed: int = 0
     minutes: float = 15.0
-    reserve_seconds: float = 100.0
+    reserve_seconds: float = 60.0
     corpus: dict[str, Any] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)
     augment: bool = True
@@ -51,7 +51,8 @@ class DemoSettings:
     lm_betas: tuple[float, ...] = (0.5, 1.5, 3.0)
     tuning_beam_width: int = 16
     beam_width: int = 32
-    num_workers: int = 2
+    num_workers: int = 2  # synthesis and LM-decoding processes
+    dataloader_workers: int = 0  # >0 computes (augmented) features beside the training step
 
     def recipe(self) -> CorpusRecipe:
         return CorpusRecipe(seed=self.seed, **self.corpus)
