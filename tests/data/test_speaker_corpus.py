@@ -1,0 +1,83 @@
+"""The generalisation corpus: held-out voices, disjoint sentences, an unlabelled pool, LM text, reuse by recipe."""
+
+import dataclasses
+
+import datasets
+import pytest
+
+from hf_asr.data import speaker_corpus
+from hf_asr.data.speaker_corpus import CorpusRecipe, build_speaker_corpus, corpus_info, read_lm_text, stored_recipe
+from hf_asr.data.speakers import speaker_voice
+
+from .conftest import SENTENCES
+
+EXTRA = [f"{a} {b} {c}" for a in ("red", "blue", "green", "old") for b in ("cats", "dogs", "birds")
+         for c in ("run", "sleep")]
+RECIPE = CorpusRecipe(train_sentences=8, unlabelled_sentences=6, validation_sentences=2, test_sentences=3,
+                      train_speakers=5, heldout_speakers=2)
+
+
+@pytest.fixture(scope="module")
+def sentence_source(tmp_path_factory):
+    path = tmp_path_factory.mktemp("prose") / "sentences.txt"
+    path.write_text("\n".join(SENTENCES + EXTRA) + "\n")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def corpus_dir(tmp_path_factory, sentence_source):
+    out = tmp_path_factory.mktemp("speaker_corpus") / "corpus"
+    build_speaker_corpus(out, dataclasses.replace(RECIPE, sentence_source=sentence_source))
+    return out
+
+
+def _texts(split):
+    return set(split.select_columns(["text"])["text"])
+
+
+def test_splits_voices_and_sentences_are_disjoint(corpus_dir):
+    corpus = datasets.load_from_disk(str(corpus_dir))
+    assert set(corpus) == {"train", "unlabelled", "validation", "test", "test_seen_voices"}
+    sizes = [len(corpus[s]) for s in ("train", "unlabelled", "validation", "test", "test_seen_voices")]
+    assert sizes == [8, 6, 2, 3, 3]
+    assert "text" not in corpus["unlabelled"].column_names  # the pretraining pool carries no transcripts
+    voices = {name: {speaker_voice(s) for s in split["speaker"]} for name, split in corpus.items()}
+    assert not voices["test"] & voices["train"] and not voices["validation"] & voices["train"]
+    assert voices["unlabelled"] <= {speaker_voice(v.id) for v in speaker_corpus.draw_speakers(5, 2).train}
+    assert voices["test_seen_voices"] <= voices["train"] | voices["unlabelled"]
+    assert _texts(corpus["test_seen_voices"]) == _texts(corpus["test"])
+    ids = {name: set(split["sentence_id"]) for name, split in corpus.items() if name != "test_seen_voices"}
+    names = list(ids)
+    assert all(not ids[a] & ids[b] for a in names for b in names if a < b)
+    lm_text = set(read_lm_text(corpus_dir))
+    assert not lm_text & (_texts(corpus["test"]) | _texts(corpus["validation"]))
+    assert _texts(corpus["train"]) <= lm_text and len(lm_text) == len(SENTENCES + EXTRA) - 5
+    info = corpus_info(corpus_dir)
+    assert info["splits"]["train"] == 8 and set(info["voices"]["test"]) == set(corpus["test"]["speaker"])
+
+
+def test_same_recipe_is_reused_and_a_change_rebuilds(corpus_dir, monkeypatch):
+    recipe = dataclasses.replace(RECIPE, sentence_source=stored_recipe(corpus_dir)["sentence_source"])
+
+    def no_synthesis(*args, **kwargs):
+        raise RuntimeError("synthesis started")
+
+    monkeypatch.setattr(speaker_corpus, "_synthesize_splits", no_synthesis)
+    reused = build_speaker_corpus(corpus_dir, recipe)  # would raise if it synthesised
+    assert len(reused["train"]) == 8
+    changed = dataclasses.replace(recipe, seed=1)
+    with pytest.raises(RuntimeError, match="synthesis started"):
+        build_speaker_corpus(corpus_dir, changed)
+    with pytest.raises(RuntimeError, match="synthesis started"):
+        build_speaker_corpus(corpus_dir, recipe, reuse=False)
+    assert stored_recipe(corpus_dir) == recipe.to_json()  # a failed rebuild leaves the old corpus in place
+    assert not [p for p in corpus_dir.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_recipe_errors(sentence_source, tmp_path):
+    with pytest.raises(ValueError, match="test_sentences must be at least 1"):
+        CorpusRecipe(test_sentences=0)
+    with pytest.raises(ValueError, match="flite_share"):
+        CorpusRecipe(flite_share=1.5)
+    with pytest.raises(ValueError, match="needs 3760 distinct sentences but the source has 32"):
+        build_speaker_corpus(tmp_path / "c", CorpusRecipe(train_sentences=1000, sentence_source=sentence_source))

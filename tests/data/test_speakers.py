@@ -1,0 +1,45 @@
+"""Train and held-out speakers: disjoint whole engine voices, seeded, with named errors."""
+
+import pytest
+
+from hf_asr.data.speakers import (
+    DEFAULT_HELDOUT,
+    draw_speakers,
+    matches_heldout,
+    speaker_voice,
+    voice_name,
+)
+from hf_asr.data.tts import ESPEAK, FLITE
+
+
+def test_heldout_patterns():
+    assert matches_heldout(FLITE, "rms", ["flite:rms"]) and not matches_heldout(FLITE, "slt", ["flite:rms"])
+    assert matches_heldout(ESPEAK, "en-us+m7", ["espeak-ng:+m7"])
+    assert not matches_heldout(ESPEAK, "en-us+m1", ["espeak-ng:+m7"])
+    assert matches_heldout(ESPEAK, "en-029+f2", ["espeak-ng:en-029"])
+    assert matches_heldout(ESPEAK, "en-029", ["espeak-ng:en-029"])
+    assert not matches_heldout(ESPEAK, "en-us", ["espeak-ng:en-029", "flite:rms"])
+    assert not matches_heldout(FLITE, "rms", ["espeak-ng:rms"])  # the engine must match too
+
+
+def test_train_and_heldout_speakers_share_no_engine_voice():
+    pools = draw_speakers(160, 24, seed=0)
+    train_voices = {voice_name(v) for v in pools.train}
+    heldout_voices = {voice_name(v) for v in pools.heldout}
+    assert len({v.id for v in pools.train}) == 160 and len({v.id for v in pools.heldout}) == 24
+    assert not train_voices & heldout_voices
+    assert all(matches_heldout(v.engine, v.name, DEFAULT_HELDOUT) for v in pools.heldout)
+    assert not any(matches_heldout(v.engine, v.name, DEFAULT_HELDOUT) for v in pools.train)
+    assert {v.engine for v in pools.train} == {ESPEAK, FLITE} == {v.engine for v in pools.heldout}
+    assert "flite:rms" in heldout_voices  # a whole flite voice is kept out of train
+    assert len(train_voices) >= 100
+    assert draw_speakers(160, 24, seed=0) == pools and draw_speakers(160, 24, seed=1) != pools
+    assert speaker_voice(pools.heldout[0].id) == voice_name(pools.heldout[0])
+
+
+def test_speaker_errors_name_the_problem():
+    with pytest.raises(ValueError, match="match no voice"):
+        draw_speakers(4, 2, heldout=["flite:nobody"])
+    with pytest.raises(ValueError, match="no engine voice is left for the train"):
+        every_flite_voice = ["flite:kal", "flite:kal16", "flite:awb", "flite:rms", "flite:slt"]
+        draw_speakers(4, 2, engines=[FLITE], heldout=every_flite_voice)
