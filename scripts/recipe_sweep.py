@@ -1,7 +1,8 @@
 """Run the demo under several settings, one after the other, and tabulate settings -> WER/CER/seconds.
 
-Each run is `hf-asr demo --out OUT/NAME --minutes M --set ...` in its own process; the corpus folder is shared
-(OUT/corpus, linked into every run folder: runs with the same corpus recipe reuse it). Results go to
+Each run is `hf-asr demo --out OUT/NAME --minutes M --set ...` in its own process; the corpus and feature folders
+are shared (OUT/corpus and OUT/features, linked into every run folder: runs with the same corpus recipe and
+vocabulary reuse them; the first run builds them). Results go to
 OUT/sweep.jsonl (one line per run, appended) and the table is printed as Markdown.
 
     python scripts/recipe_sweep.py --out runs/sweep --minutes 9 \
@@ -69,13 +70,14 @@ def main() -> int:
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "corpus").mkdir(exist_ok=True)
+    shared = ("corpus", "features")
     rows = []
     for name, overrides in parse_runs(args.run):
         run_dir = out / name
         run_dir.mkdir(exist_ok=True)
-        if not (run_dir / "corpus").exists():
-            os.symlink((out / "corpus").resolve(), run_dir / "corpus")
+        for name_of_shared in shared:
+            if not (run_dir / name_of_shared).is_symlink():
+                os.symlink((out / name_of_shared).absolute(), run_dir / name_of_shared)
         command = [sys.executable, "-m", "hf_asr.cli", "demo", "--out", str(run_dir), "--minutes", str(args.minutes),
                    "--preset", args.preset, "--device", args.device]
         for pair in overrides:

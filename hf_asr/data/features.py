@@ -9,15 +9,20 @@ audio (the collators decode it, augment it when training, and compute the featur
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import datasets
 import numpy as np
 
+from ..modeling.atomic_write import staged_folder
 from .audio import audio_array
 from .text import normalize_transcript
 
 DURATION_COLUMN = "duration"
+CACHE_KEY_FILE = "cache_key.json"
 AnyCorpus = datasets.Dataset | datasets.DatasetDict
 
 
@@ -115,6 +120,29 @@ def _with_audio(corpus, feature_extractor, tokenizer, audio_column, text_column,
     return corpus.select_columns(keep)
 
 
+def cached_datasets(
+    folder: str | Path, key: dict[str, Any], build: Callable[[], datasets.DatasetDict]
+) -> datasets.DatasetDict:
+    """`build()`'s DatasetDict, saved in `folder` with `key`; a later call with an equal key loads it instead.
+
+    For prepared features that many runs share (the demo's second run, the pretraining-benefit runs). `key` must
+    name everything the content depends on (corpus recipe, feature-extractor settings, vocabulary); any change
+    rebuilds. The folder is written atomically.
+    """
+    folder = Path(folder)
+    key = json.loads(json.dumps(key))  # as it will read back
+    try:
+        if json.loads((folder / CACHE_KEY_FILE).read_text()) == key:
+            return datasets.load_from_disk(str(folder))
+    except (OSError, ValueError):
+        pass
+    built = build()
+    with staged_folder(folder) as staging:
+        built.save_to_disk(str(staging))
+        (staging / CACHE_KEY_FILE).write_text(json.dumps(key, indent=1))
+    return datasets.load_from_disk(str(folder))
+
+
 def split_corpus(
     corpus: AnyCorpus, train_split: str = "train", eval_split: str | None = "validation"
 ) -> tuple[datasets.Dataset, datasets.Dataset | None]:
@@ -126,4 +154,4 @@ def split_corpus(
     return corpus, None
 
 
-__all__ = ["prepare_dataset", "split_corpus", "DURATION_COLUMN"]
+__all__ = ["prepare_dataset", "split_corpus", "cached_datasets", "DURATION_COLUMN"]

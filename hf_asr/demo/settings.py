@@ -35,7 +35,7 @@ class DemoSettings:
     reserve_seconds: float = 60.0
     corpus: dict[str, Any] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)
-    augment: bool = True
+    augment: bool = False  # on-the-fly waveform augmentation; measured: slower convergence within the CPU budget
     pretrain_share: float = 0.1
     pretrain_learning_rate: float = 2e-3
     pretrain_seconds_per_batch: float = 48.0

@@ -15,6 +15,7 @@ import soundfile
 import torch
 
 from ..data.audio import audio_array
+from ..data.features import cached_datasets, prepare_dataset
 from ..data.speaker_corpus import build_speaker_corpus, corpus_info, read_lm_text
 from ..data.speakers import speaker_voice
 from ..data.vocab import build_tokenizer
@@ -35,19 +36,42 @@ EVALUATION_SPLITS = ("test", "test_seen_voices")
 
 @dataclass
 class CorpusStage:
+    """The corpus, its info, the processor and, when training without augmentation, the prepared features of
+    train / validation (with labels) and unlabelled, computed once and shared by pretraining and fine-tuning."""
+
     corpus: datasets.DatasetDict
     info: dict[str, Any]
     processor: LogMelWav2Vec2Processor
     folder: Path
+    prepared: datasets.DatasetDict | None = None
 
 
 def corpus_stage(settings: DemoSettings, out: Path) -> CorpusStage:
-    """Speak (or reuse) the corpus; the character vocabulary of its train transcripts; the processor."""
+    """Speak (or reuse) the corpus; the character vocabulary of its train transcripts; the processor; the
+    log-mel features (reused too when corpus, extractor and vocabulary are the same) unless augmenting."""
     folder = out / "corpus"
     corpus = build_speaker_corpus(folder, settings.recipe(), num_workers=settings.num_workers)
     tokenizer = build_tokenizer(corpus["train"].select_columns(["text"])["text"], out_dir=out / "vocab")
     processor = LogMelWav2Vec2Processor(LogMelFeatureExtractor(), tokenizer)
-    return CorpusStage(corpus, corpus_info(folder), processor, folder)
+    data = CorpusStage(corpus, corpus_info(folder), processor, folder)
+    if not settings.augment:
+        data.prepared = _prepared_features(settings, out, data)
+    return data
+
+
+def _prepared_features(settings: DemoSettings, out: Path, data: CorpusStage) -> datasets.DatasetDict:
+    extractor, tokenizer = data.processor.feature_extractor, data.processor.tokenizer
+    key = {"recipe": data.info["recipe"], "feature_extractor": extractor.to_dict(), "vocab": tokenizer.get_vocab()}
+
+    def build() -> datasets.DatasetDict:
+        workers = settings.num_workers
+        prepared = {name: prepare_dataset(data.corpus[name], extractor, tokenizer, num_proc=workers)
+                    for name in ("train", "validation")}
+        if "unlabelled" in data.corpus:
+            prepared["unlabelled"] = prepare_dataset(data.corpus["unlabelled"], extractor, num_proc=workers)
+        return datasets.DatasetDict(prepared)
+
+    return cached_datasets(out / "features", key, build)
 
 
 def training_device(settings: DemoSettings) -> str | None:
@@ -63,15 +87,17 @@ def pretraining_stage(
     pretraining share is 0."""
     if seconds <= 0:
         return None, []
-    pool = [data.corpus[name].select_columns(["audio", "duration"]) for name in ("train", "unlabelled")
-            if name in data.corpus]
+    source = data.prepared if data.prepared is not None else data.corpus
+    columns = ["input_features" if data.prepared is not None else "audio", "duration"]
+    pool = [source[name].select_columns(columns) for name in ("train", "unlabelled") if name in source]
+    budget = TimeBudget(seconds, warmup=settings.warmup)
+    budget.start()
     model, log = pretrain(
         datasets.concatenate_datasets(pool), settings.model_config(), str(out / "pretrain"),
         settings.pretrain_max_steps, feature_extractor=data.processor.feature_extractor,
         max_seconds_per_batch=settings.pretrain_seconds_per_batch, learning_rate=settings.pretrain_learning_rate,
         logging_steps=10, eval_split=None, seed=settings.seed, device=training_device(settings),
-        augmentation=settings.augmentation(), time_budget=TimeBudget(seconds, warmup=settings.warmup),
-        dataloader_num_workers=settings.dataloader_workers,
+        augmentation=settings.augmentation(), time_budget=budget, dataloader_num_workers=settings.dataloader_workers,
     )
     return model, log
 
@@ -80,14 +106,17 @@ def finetuning_stage(
     settings: DemoSettings, out: Path, data: CorpusStage, pretrained: Any, seconds: float
 ) -> tuple[LogMelWav2Vec2ForCTC, list[dict[str, Any]]]:
     """CTC fine-tuning on the labelled train split (from the pretrained encoder when there is one)."""
-    labelled = datasets.DatasetDict({"train": data.corpus["train"], "validation": data.corpus["validation"]})
+    source = data.prepared if data.prepared is not None else data.corpus
+    labelled = datasets.DatasetDict({"train": source["train"], "validation": source["validation"]})
+    budget = TimeBudget(seconds, warmup=settings.warmup)
+    budget.start()
     model, log = finetune(
         labelled, data.processor, pretrained, str(out / "finetune"), settings.finetune_max_steps,
         config=settings.model_config(), freeze_feature_encoder=False,
         mask_time_prob=settings.finetune_mask_time_prob, max_seconds_per_batch=settings.finetune_seconds_per_batch,
         learning_rate=settings.finetune_learning_rate, logging_steps=10, eval_steps=settings.eval_steps,
         seed=settings.seed, device=training_device(settings), augmentation=settings.augmentation(),
-        time_budget=TimeBudget(seconds, warmup=settings.warmup), dataloader_num_workers=settings.dataloader_workers,
+        time_budget=budget, dataloader_num_workers=settings.dataloader_workers,
     )
     model.eval()
     return model, log

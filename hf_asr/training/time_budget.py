@@ -31,7 +31,9 @@ class TimeBudget:
         self.started: float | None = None
 
     def start(self) -> None:
-        self.started = time.monotonic()
+        """Start the clock (once: a budget started before data preparation also pays for it)."""
+        if self.started is None:
+            self.started = time.monotonic()
 
     def elapsed(self) -> float:
         return 0.0 if self.started is None else time.monotonic() - self.started
