@@ -129,7 +129,7 @@ def cached_datasets(
     name everything the content depends on (corpus recipe, feature-extractor settings, vocabulary); any change
     rebuilds. The folder is written atomically.
     """
-    folder = Path(folder)
+    folder = Path(folder).resolve()  # a link (a shared cache) is written where it points
     key = json.loads(json.dumps(key))  # as it will read back
     try:
         if json.loads((folder / CACHE_KEY_FILE).read_text()) == key:

@@ -102,7 +102,7 @@ def build_speaker_corpus(
     Synthesis runs on `num_workers` processes with a progress bar. Raises ValueError when the sentence source has
     fewer usable sentences than the recipe needs.
     """
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()  # a link (a shared corpus) is written where it points
     if reuse and stored_recipe(out_dir) == recipe.to_json():
         print(f"[corpus] reusing {out_dir} (same recipe)", flush=True)
         return datasets.load_from_disk(str(out_dir))
