@@ -1,5 +1,7 @@
 """Word error rate as an `evaluate` metric, on jiwer 4 (the Hub's `wer` script calls jiwer.compute_measures,
 which jiwer 4 removed, and needs the network). Load it by path: `hf_asr.metrics.load_metric("wer")`."""
+# Deliberately alike: wer.py and cer.py share their boilerplate because evaluate loads each script as a standalone
+# module, so they cannot import a common helper.
 
 import datasets
 import evaluate
