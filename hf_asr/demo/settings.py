@@ -45,6 +45,7 @@ class DemoSettings:
     finetune_seconds_per_batch: float = 48.0
     finetune_mask_time_prob: float = 0.1
     warmup: float = 0.08
+    bf16: bool = False  # bf16 autocast (CPUs with AVX-512 BF16, GPUs)
     eval_steps: int = 300
     lm_order: int = 4
     lm_alphas: tuple[float, ...] = (0.4, 0.7, 1.0)

@@ -98,6 +98,7 @@ def pretraining_stage(
         max_seconds_per_batch=settings.pretrain_seconds_per_batch, learning_rate=settings.pretrain_learning_rate,
         logging_steps=10, eval_split=None, seed=settings.seed, device=training_device(settings),
         augmentation=settings.augmentation(), time_budget=budget, dataloader_num_workers=settings.dataloader_workers,
+        bf16=settings.bf16,
     )
     return model, log
 
@@ -116,7 +117,7 @@ def finetuning_stage(
         mask_time_prob=settings.finetune_mask_time_prob, max_seconds_per_batch=settings.finetune_seconds_per_batch,
         learning_rate=settings.finetune_learning_rate, logging_steps=10, eval_steps=settings.eval_steps,
         seed=settings.seed, device=training_device(settings), augmentation=settings.augmentation(),
-        time_budget=budget, dataloader_num_workers=settings.dataloader_workers,
+        time_budget=budget, dataloader_num_workers=settings.dataloader_workers, bf16=settings.bf16,
     )
     model.eval()
     return model, log
