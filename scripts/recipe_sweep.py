@@ -43,20 +43,27 @@ def row_of(name: str, overrides: list[str], report: dict) -> dict:
         "finetune_steps": report["finetune_steps"],
         "seconds": report["seconds"],
         "finetune_seconds": report["step_seconds"].get("fine-tuning"),
+        "plateau_exit_step": plateau_exit_step(report.get("curves", {}).get("fine-tuning", [])),
     }
+
+
+def plateau_exit_step(curve: list[dict]) -> int | None:
+    """First logged fine-tuning step whose CTC loss is below 2.5 (all-blank output sits near 3)."""
+    return next((point["step"] for point in curve if point.get("loss", 99.0) < 2.5), None)
 
 
 def markdown(rows: list[dict]) -> str:
     lines = [
-        "| run | settings | WER greedy | CER greedy | WER + LM | CER + LM | seen-voice WER + LM | steps (pre/ft) | s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| run | settings | WER greedy | CER greedy | WER + LM | CER + LM | seen-voice WER + LM | steps (pre/ft) "
+        "| loss < 2.5 at step | s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         cells = " | ".join(f"{100 * r[key]:.1f}%" for key in COLUMNS)
         seen = "–" if r["seen_wer_lm"] is None else f"{100 * r['seen_wer_lm']:.1f}%"
         settings = " ".join(r["overrides"]) or "defaults"
         lines.append(f"| {r['name']} | `{settings}` | {cells} | {seen} | {r['pretrain_steps']}/{r['finetune_steps']}"
-                     f" | {r['seconds']:.0f} |")
+                     f" | {r.get('plateau_exit_step') or '–'} | {r['seconds']:.0f} |")
     return "\n".join(lines)
 
 

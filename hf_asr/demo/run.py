@@ -76,6 +76,7 @@ def run_demo(settings: DemoSettings) -> dict[str, Any]:
         "open_vocabulary": True,
         "lm_vocabulary_size": lm_vocabulary_size,
         "augmentation": settings.augmentation().to_json() if settings.augment else None,
+        "curves": {"pretraining": _curve(pretrain_log), "fine-tuning": _curve(finetune_log)},
         "pretrain_steps": _last_step(pretrain_log),
         "finetune_steps": _last_step(finetune_log),
         "lm": {"order": settings.lm_order, "alpha": tuning.alpha, "beta": tuning.beta, "validation_wer": tuning.wer},
@@ -102,6 +103,13 @@ def run_demo(settings: DemoSettings) -> dict[str, Any]:
     report["seconds"] = clock.total()
     write_report(report, out)
     return report
+
+
+def _curve(log_history: list[dict[str, Any]]) -> list[dict[str, float]]:
+    """The logged losses and validation scores, step by step (for sweeps and later plots)."""
+    keys = ("loss", "eval_loss", "eval_wer", "eval_cer", "learning_rate", "contrastive_accuracy")
+    return [{"step": e["step"], **{k: e[k] for k in keys if k in e}} for e in log_history
+            if "step" in e and any(k in e for k in keys)]
 
 
 def _last_step(log_history: list[dict[str, Any]]) -> int:
