@@ -11,8 +11,9 @@ saves a `datasets.DatasetDict`:
   test_seen_voices  the test sentences again, spoken by train speakers: the comparison row of a per-voice table
 
 Columns as in `corpus.FEATURES` (audio, text, speaker, sentence_id, duration; no text in `unlabelled`). Beside it:
-`corpus_info.json` (the recipe, split sizes, the speakers of every split, synthesis time) and `lm_text.txt`
-(every candidate sentence except the validation and test ones: what an n-gram LM may be trained on).
+`corpus_info.json` (the recipe, split sizes, the speakers of every split, synthesis time). `read_lm_text` gives
+what an n-gram LM may be trained on: every sentence of the source (of any length up to `max_words`) except the
+validation and test sentences and any sentence that contains one.
 
 A folder whose stored recipe equals the requested one is loaded instead of rebuilt; any difference rebuilds it.
 """
@@ -36,7 +37,6 @@ from .speakers import DEFAULT_HELDOUT, draw_speakers
 from .tts import ESPEAK, FLITE
 
 CORPUS_INFO = "corpus_info.json"
-LM_TEXT = "lm_text.txt"
 # Bump when the builder's output changes for the same recipe, so that older folders are rebuilt.
 BUILDER_VERSION = 1
 
@@ -137,9 +137,6 @@ def build_speaker_corpus(
         for k, (split, (indices, voices)) in enumerate(plan.items())
         if len(indices)
     }
-    held_out_texts = {candidates[i] for name in ("validation", "test") for i in ranges[name]}
-    lm_text = [s for s in candidates if s not in held_out_texts]
-
     with staged_folder(out_dir) as staging:
         corpus = _synthesize_splits(jobs, staging / ".arrow", recipe.noise_snr_db, num_workers)
         if "unlabelled" in corpus:
@@ -150,11 +147,9 @@ def build_speaker_corpus(
             "splits": {split: len(ds) for split, ds in corpus.items()},
             "hours": {split: round(float(np.sum(ds["duration"])) / 3600, 3) for split, ds in corpus.items()},
             "voices": {split: sorted({job[2].id for job in split_jobs}) for split, split_jobs in jobs.items()},
-            "lm_text_sentences": len(lm_text),
             "synthesis_seconds": round(time.monotonic() - started, 1),
         }
         (staging / CORPUS_INFO).write_text(json.dumps(info, indent=1))
-        (staging / LM_TEXT).write_text("".join(s + "\n" for s in lm_text), encoding="utf-8")
         del corpus  # release the memory-mapped scratch files before deleting them
         shutil.rmtree(staging / ".arrow")
     return datasets.load_from_disk(str(out_dir))
@@ -165,9 +160,17 @@ def corpus_info(out_dir: str | Path) -> dict[str, Any]:
     return json.loads((Path(out_dir) / CORPUS_INFO).read_text())
 
 
-def read_lm_text(out_dir: str | Path) -> list[str]:
-    """The LM text stored with a corpus: every candidate sentence except the validation and test ones."""
-    return (Path(out_dir) / LM_TEXT).read_text(encoding="utf-8").splitlines()
+def read_lm_text(out_dir: str | Path, max_words: int = 60) -> list[str]:
+    """LM training text for a corpus: the sentences (1..`max_words` words) of its recipe's source, without the
+    validation and test sentences and without any sentence that contains one of them."""
+    recipe = stored_recipe(out_dir)
+    if recipe is None:
+        raise FileNotFoundError(f"{out_dir} holds no speaker corpus ({CORPUS_INFO} is missing or unreadable)")
+    corpus = datasets.load_from_disk(str(out_dir))
+    held_out = sorted({f" {text} " for name in ("validation", "test") if name in corpus
+                       for text in corpus[name].select_columns(["text"])["text"]})
+    candidates = load_sentences(recipe["sentence_source"], min_words=1, max_words=max_words)
+    return [s for s in candidates if not any(text in f" {s} " for text in held_out)]  # whole words only
 
 
 __all__ = ["CorpusRecipe", "build_speaker_corpus", "corpus_info", "read_lm_text", "stored_recipe"]

@@ -48,8 +48,9 @@ class DemoSettings:
     bf16: bool = False  # bf16 autocast (CPUs with AVX-512 BF16, GPUs)
     eval_steps: int = 300
     lm_order: int = 4
-    lm_alphas: tuple[float, ...] = (0.4, 0.7, 1.0)
-    lm_betas: tuple[float, ...] = (0.5, 1.5, 3.0)
+    lm_max_words: int = 60  # LM text: every source sentence up to this long (speech uses 3..12 words)
+    lm_alphas: tuple[float, ...] = (0.3, 0.6, 0.9)
+    lm_betas: tuple[float, ...] = (0.0, 1.0, 2.5)
     tuning_beam_width: int = 16
     beam_width: int = 32
     num_workers: int = 2  # synthesis and LM-decoding processes

@@ -128,7 +128,8 @@ def language_model_stage(
 ) -> tuple[LMDecoder, TuningResult, int]:
     """KenLM on the corpus' LM text (no validation or test sentence); α/β tuned on validation.
     Returns the decoder, the tuning result and the LM's vocabulary size."""
-    lm_files = build_lm(read_lm_text(data.folder), out / "lm", order=settings.lm_order)
+    lm_text = read_lm_text(data.folder, settings.lm_max_words)
+    lm_files = build_lm(lm_text, out / "lm", order=settings.lm_order)
     unigrams = read_unigrams(lm_files.unigrams)
     decoder = LMDecoder.from_tokenizer(
         data.processor.tokenizer, lm_files.binary, unigrams=unigrams, beam_width=settings.beam_width
