@@ -15,7 +15,7 @@ import json
 import time
 from pathlib import Path
 
-import datasets
+import numpy as np
 
 from hf_asr.demo import stages
 from hf_asr.demo.commands import parse_overrides
@@ -38,8 +38,9 @@ started = time.monotonic()
 
 data = stages.corpus_stage(settings, out)
 train = data.corpus["train"]
-labelled = train.shuffle(seed=args.seed).select(range(max(1, int(args.label_fraction * len(train)))))
-few_labels = dataclasses.replace(data, corpus=datasets.DatasetDict({**data.corpus, "train": labelled}))
+chosen = np.random.default_rng(args.seed).permutation(len(train))[: max(1, int(args.label_fraction * len(train)))]
+few_labels = stages.with_train_subset(data, sorted(chosen.tolist()))
+labelled = stages.labelled_train(few_labels)  # what fine-tuning reads
 training = settings.minutes * 60 - (time.monotonic() - started) - settings.reserve_seconds
 pretrain_seconds = args.pretrain_share * training
 finetune_seconds = (training - pretrain_seconds) / 2

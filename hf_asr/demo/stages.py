@@ -6,6 +6,7 @@ corpus -> pretraining -> fine-tuning -> language model -> evaluation -> model fo
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,20 @@ def _prepared_features(settings: DemoSettings, out: Path, data: CorpusStage) -> 
     return cached_datasets(out / "features", key, build)
 
 
+def with_train_subset(data: CorpusStage, indices: Any) -> CorpusStage:
+    """`data` whose labelled train split (audio and prepared features alike) holds only the rows `indices`."""
+    corpus = datasets.DatasetDict({**data.corpus, "train": data.corpus["train"].select(indices)})
+    prepared = None
+    if data.prepared is not None:
+        prepared = datasets.DatasetDict({**data.prepared, "train": data.prepared["train"].select(indices)})
+    return dataclasses.replace(data, corpus=corpus, prepared=prepared)
+
+
+def labelled_train(data: CorpusStage) -> datasets.Dataset:
+    """The train split fine-tuning reads: prepared features when there are some, else the audio."""
+    return (data.prepared if data.prepared is not None else data.corpus)["train"]
+
+
 def training_device(settings: DemoSettings) -> str | None:
     if settings.device == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda was asked for, but torch sees no CUDA device")
@@ -108,7 +123,7 @@ def finetuning_stage(
 ) -> tuple[LogMelWav2Vec2ForCTC, list[dict[str, Any]]]:
     """CTC fine-tuning on the labelled train split (from the pretrained encoder when there is one)."""
     source = data.prepared if data.prepared is not None else data.corpus
-    labelled = datasets.DatasetDict({"train": source["train"], "validation": source["validation"]})
+    labelled = datasets.DatasetDict({"train": labelled_train(data), "validation": source["validation"]})
     budget = TimeBudget(seconds, warmup=settings.warmup)
     budget.start()
     model, log = finetune(
