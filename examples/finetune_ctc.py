@@ -30,10 +30,19 @@ train_texts = corpus["train"].select_columns(["text"])["text"]  # without decodi
 tokenizer = build_tokenizer(normalize_transcript(t) for t in train_texts)
 processor = LogMelWav2Vec2Processor(LogMelFeatureExtractor(), tokenizer)
 model, history = finetune(
-    corpus, processor, args.init_from, args.output_dir, max_steps=args.max_steps,
-    per_device_batch_size=args.batch_size, max_seconds_per_batch=args.max_seconds_per_batch,
-    learning_rate=args.learning_rate, eval_steps=max(1, args.max_steps // 5), save_steps=max(1, args.max_steps // 5),
-    device=args.device, logging_steps=min(10, args.max_steps), resume_from_checkpoint="auto",
+    corpus,
+    processor,
+    args.init_from,
+    args.output_dir,
+    max_steps=args.max_steps,
+    per_device_batch_size=args.batch_size,
+    max_seconds_per_batch=args.max_seconds_per_batch,
+    learning_rate=args.learning_rate,
+    eval_steps=max(1, args.max_steps // 5),
+    save_steps=max(1, args.max_steps // 5),
+    device=args.device,
+    logging_steps=min(10, args.max_steps),
+    resume_from_checkpoint="auto",
 )
 evals = [h for h in history if "eval_wer" in h]
 if evals:

@@ -26,11 +26,20 @@ args = parser.parse_args()
 
 config = getattr(LogMelWav2Vec2Config, args.preset)()
 model, history = pretrain(
-    load_corpus(args.corpus, text_column=None), config, args.output_dir, max_steps=args.max_steps,
-    per_device_batch_size=args.batch_size, max_seconds_per_batch=args.max_seconds_per_batch,
-    learning_rate=args.learning_rate, save_steps=max(1, args.max_steps // 10), device=args.device,
-    logging_steps=min(10, args.max_steps), resume_from_checkpoint="auto",
+    load_corpus(args.corpus, text_column=None),
+    config,
+    args.output_dir,
+    max_steps=args.max_steps,
+    per_device_batch_size=args.batch_size,
+    max_seconds_per_batch=args.max_seconds_per_batch,
+    learning_rate=args.learning_rate,
+    save_steps=max(1, args.max_steps // 10),
+    device=args.device,
+    logging_steps=min(10, args.max_steps),
+    resume_from_checkpoint="auto",
 )
 last = [h for h in history if "codevector_perplexity" in h][-1]
-print(f"loss {last['loss']:.3f}  perplexity {last['codevector_perplexity']:.1f}  "
-      f"accuracy {last['contrastive_accuracy']:.3f}  -> {args.output_dir}")
+print(
+    f"loss {last['loss']:.3f}  perplexity {last['codevector_perplexity']:.1f}  "
+    f"accuracy {last['contrastive_accuracy']:.3f}  -> {args.output_dir}"
+)

@@ -32,8 +32,9 @@ parser.add_argument("--pretrain-share", type=float, default=0.5, help="share of 
 parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="demo setting overrides")
 args = parser.parse_args()
 out = Path(args.out)
-settings = demo_settings(args.preset, args.device, out=str(out), seed=args.seed, minutes=args.minutes,
-                         **parse_overrides(args.set))
+settings = demo_settings(
+    args.preset, args.device, out=str(out), seed=args.seed, minutes=args.minutes, **parse_overrides(args.set)
+)
 started = time.monotonic()
 
 data = stages.corpus_stage(settings, out)
@@ -55,15 +56,24 @@ for name, init in (("pretrained", pretrained), ("scratch", None)):
     results[name] = {**test.scores, "finetune_steps": max((e.get("step", 0) for e in log), default=0)}
 
 reduction = 1 - results["pretrained"]["wer_greedy"] / max(results["scratch"]["wer_greedy"], 1e-9)
-report = {"settings": {**vars(args), "pretrain_seconds": pretrain_seconds, "finetune_seconds": finetune_seconds},
-          "labelled_utterances": len(labelled), "pool_utterances": len(train) + len(data.corpus["unlabelled"]),
-          "test_utterances": len(data.corpus["test"]), "results": results, "relative_wer_reduction": reduction,
-          "seconds": round(time.monotonic() - started, 1)}
+report = {
+    "settings": {**vars(args), "pretrain_seconds": pretrain_seconds, "finetune_seconds": finetune_seconds},
+    "labelled_utterances": len(labelled),
+    "pool_utterances": len(train) + len(data.corpus["unlabelled"]),
+    "test_utterances": len(data.corpus["test"]),
+    "results": results,
+    "relative_wer_reduction": reduction,
+    "seconds": round(time.monotonic() - started, 1),
+}
 (out / "pretraining_benefit.json").write_text(json.dumps(report, indent=2))
-print(f"| init | WER greedy | CER greedy | WER + LM |  ({len(labelled)} labelled utterances, "
-      f"{report['pool_utterances']} in the pretraining pool, {report['test_utterances']} test)")
+print(
+    f"| init | WER greedy | CER greedy | WER + LM |  ({len(labelled)} labelled utterances, "
+    f"{report['pool_utterances']} in the pretraining pool, {report['test_utterances']} test)"
+)
 print("|---|---|---|---|")
 for name, scores in results.items():
-    print(f"| {name} | {100 * scores['wer_greedy']:.1f}% | {100 * scores['cer_greedy']:.1f}% | "
-          f"{100 * scores['wer_lm']:.1f}% |")
+    print(
+        f"| {name} | {100 * scores['wer_greedy']:.1f}% | {100 * scores['cer_greedy']:.1f}% | "
+        f"{100 * scores['wer_lm']:.1f}% |"
+    )
 print(f"relative WER reduction from pretraining (greedy): {100 * reduction:.1f}% (target >= 20%)")

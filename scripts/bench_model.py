@@ -148,9 +148,7 @@ def bench_hf_asr(args: argparse.Namespace, waves: torch.Tensor) -> dict:
     forward = torch.compile(model) if args.compile else model
     pretrain_step = training_step(
         model,
-        lambda: forward(
-            features()["input_features"], mask_time_indices=mask, sampled_negative_indices=negatives
-        ).loss,
+        lambda: forward(features()["input_features"], mask_time_indices=mask, sampled_negative_indices=negatives).loss,
         args,
     )
     results["pretraining_step"] = timed("hf_asr pretrain", pretrain_step, args)

@@ -62,8 +62,10 @@ def markdown(rows: list[dict]) -> str:
         cells = " | ".join(f"{100 * r[key]:.1f}%" for key in COLUMNS)
         seen = "–" if r["seen_wer_lm"] is None else f"{100 * r['seen_wer_lm']:.1f}%"
         settings = " ".join(r["overrides"]) or "defaults"
-        lines.append(f"| {r['name']} | `{settings}` | {cells} | {seen} | {r['pretrain_steps']}/{r['finetune_steps']}"
-                     f" | {r.get('plateau_exit_step') or '–'} | {r['seconds']:.0f} |")
+        lines.append(
+            f"| {r['name']} | `{settings}` | {cells} | {seen} | {r['pretrain_steps']}/{r['finetune_steps']}"
+            f" | {r.get('plateau_exit_step') or '–'} | {r['seconds']:.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -85,8 +87,20 @@ def main() -> int:
         for name_of_shared in shared:
             if not (run_dir / name_of_shared).is_symlink():
                 os.symlink((out / name_of_shared).absolute(), run_dir / name_of_shared)
-        command = [sys.executable, "-m", "hf_asr.cli", "demo", "--out", str(run_dir), "--minutes", str(args.minutes),
-                   "--preset", args.preset, "--device", args.device]
+        command = [
+            sys.executable,
+            "-m",
+            "hf_asr.cli",
+            "demo",
+            "--out",
+            str(run_dir),
+            "--minutes",
+            str(args.minutes),
+            "--preset",
+            args.preset,
+            "--device",
+            args.device,
+        ]
         for pair in overrides:
             command += ["--set", pair]
         started = time.monotonic()

@@ -45,11 +45,22 @@ def prepare_dataset(
     Already prepared corpora (with `input_features`) are returned as they are.
     """
     if isinstance(corpus, datasets.DatasetDict):
-        return datasets.DatasetDict({
-            name: prepare_dataset(split, feature_extractor, tokenizer, audio_column, text_column, normalize_text,
-                                  max_seconds, num_proc, precompute_features)
-            for name, split in corpus.items()
-        })
+        return datasets.DatasetDict(
+            {
+                name: prepare_dataset(
+                    split,
+                    feature_extractor,
+                    tokenizer,
+                    audio_column,
+                    text_column,
+                    normalize_text,
+                    max_seconds,
+                    num_proc,
+                    precompute_features,
+                )
+                for name, split in corpus.items()
+            }
+        )
     if "input_features" in corpus.column_names:
         if tokenizer is not None and "labels" not in corpus.column_names:
             raise ValueError("the corpus has input_features but no labels: prepare it again with its text column")
@@ -84,8 +95,10 @@ def _with_features(corpus, feature_extractor, tokenizer, audio_column, text_colu
     def convert(batch: dict[str, list]) -> dict[str, list]:
         arrays = [_checked_audio(value, rate) for value in batch[audio_column]]
         features = feature_extractor(arrays, sampling_rate=rate, padding=False)["input_features"]
-        out = {"input_features": [np.asarray(f, dtype=np.float32) for f in features],
-               DURATION_COLUMN: [len(a) / rate for a in arrays]}
+        out = {
+            "input_features": [np.asarray(f, dtype=np.float32) for f in features],
+            DURATION_COLUMN: [len(a) / rate for a in arrays],
+        }
         if tokenizer is not None:
             out["labels"] = [tokenizer(normalize(text)).input_ids for text in batch[text_column]]
         return out
@@ -98,8 +111,15 @@ def _with_features(corpus, feature_extractor, tokenizer, audio_column, text_colu
     }
     if tokenizer is not None:
         columns["labels"] = datasets.List(datasets.Value("int64"))
-    return corpus.map(convert, batched=True, batch_size=32, remove_columns=corpus.column_names,
-                      features=datasets.Features(columns), num_proc=num_proc, desc="log-mel features")
+    return corpus.map(
+        convert,
+        batched=True,
+        batch_size=32,
+        remove_columns=corpus.column_names,
+        features=datasets.Features(columns),
+        num_proc=num_proc,
+        desc="log-mel features",
+    )
 
 
 def _with_audio(corpus, feature_extractor, tokenizer, audio_column, text_column, normalize, num_proc):
@@ -110,12 +130,20 @@ def _with_audio(corpus, feature_extractor, tokenizer, audio_column, text_column,
     keep = ["audio"]
     if DURATION_COLUMN not in corpus.column_names:
         rate = feature_extractor.sampling_rate
-        corpus = corpus.map(lambda value: {DURATION_COLUMN: len(_checked_audio(value, rate)) / rate},
-                            input_columns="audio", num_proc=num_proc, desc="durations")
+        corpus = corpus.map(
+            lambda value: {DURATION_COLUMN: len(_checked_audio(value, rate)) / rate},
+            input_columns="audio",
+            num_proc=num_proc,
+            desc="durations",
+        )
     keep.append(DURATION_COLUMN)
     if tokenizer is not None:
-        corpus = corpus.map(lambda text: {"labels": tokenizer(normalize(text)).input_ids}, input_columns=text_column,
-                            num_proc=num_proc, desc="label ids")
+        corpus = corpus.map(
+            lambda text: {"labels": tokenizer(normalize(text)).input_ids},
+            input_columns=text_column,
+            num_proc=num_proc,
+            desc="label ids",
+        )
         keep.append("labels")
     return corpus.select_columns(keep)
 

@@ -132,8 +132,7 @@ def build_speaker_corpus(
     if recipe.seen_voice_test:
         plan["test_seen_voices"] = (ranges["test"], pools.train)
     jobs = {
-        split: [(i, candidates[i], voices[rng.integers(len(voices))], _noise_seed(recipe.seed, i, k))
-                for i in indices]
+        split: [(i, candidates[i], voices[rng.integers(len(voices))], _noise_seed(recipe.seed, i, k)) for i in indices]
         for k, (split, (indices, voices)) in enumerate(plan.items())
         if len(indices)
     }
@@ -167,8 +166,14 @@ def read_lm_text(out_dir: str | Path, max_words: int = 60) -> list[str]:
     if recipe is None:
         raise FileNotFoundError(f"{out_dir} holds no speaker corpus ({CORPUS_INFO} is missing or unreadable)")
     corpus = datasets.load_from_disk(str(out_dir))
-    held_out = sorted({f" {text} " for name in ("validation", "test") if name in corpus
-                       for text in corpus[name].select_columns(["text"])["text"]})
+    held_out = sorted(
+        {
+            f" {text} "
+            for name in ("validation", "test")
+            if name in corpus
+            for text in corpus[name].select_columns(["text"])["text"]
+        }
+    )
     candidates = load_sentences(recipe["sentence_source"], min_words=1, max_words=max_words)
     return [s for s in candidates if not any(text in f" {s} " for text in held_out)]  # whole words only
 

@@ -166,6 +166,11 @@ def _draw(
 
 
 __all__ = [
-    "SpeakerPools", "draw_speakers", "default_voices", "matches_heldout", "voice_name", "speaker_voice",
+    "SpeakerPools",
+    "draw_speakers",
+    "default_voices",
+    "matches_heldout",
+    "voice_name",
+    "speaker_voice",
     "DEFAULT_HELDOUT",
 ]

@@ -1,8 +1,8 @@
 """Evaluate a CTC model on a corpus split: greedy and (optionally) LM transcripts, WER/CER overall and per group.
 
-    result = evaluate_ctc(model, processor, corpus["test"], decoder=processor.decoder)
-    result.scores            # {"wer_greedy": ..., "cer_greedy": ..., "wer_lm": ..., "cer_lm": ...}
-    result.by_group(voice)   # the same scores per speaker group (e.g. per engine voice)
+result = evaluate_ctc(model, processor, corpus["test"], decoder=processor.decoder)
+result.scores            # {"wer_greedy": ..., "cer_greedy": ..., "wer_lm": ..., "cer_lm": ...}
+result.by_group(voice)   # the same scores per speaker group (e.g. per engine voice)
 """
 
 from __future__ import annotations

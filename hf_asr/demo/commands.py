@@ -14,12 +14,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--preset", default="auto", choices=["auto", "cpu", "gpu"],
-                        help="model and corpus size (auto: gpu when CUDA is there)")
+    parser.add_argument(
+        "--preset",
+        default="auto",
+        choices=["auto", "cpu", "gpu"],
+        help="model and corpus size (auto: gpu when CUDA is there)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--minutes", type=float, default=15.0, help="time budget; training fits itself into it")
     parser.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="override a demo setting (hf_asr.demo.settings.DemoSettings), VALUE as JSON, e.g. pretrain_share=0 "
         "or model='{\"num_hidden_layers\": 6}' or corpus='{\"train_sentences\": 3000}'; repeatable",
     )
@@ -44,8 +51,9 @@ def _run(args: argparse.Namespace) -> int:
     from .run import run_demo
     from .settings import demo_settings
 
-    settings = demo_settings(args.preset, args.device, out=args.out, seed=args.seed, minutes=args.minutes,
-                             **parse_overrides(args.set))
+    settings = demo_settings(
+        args.preset, args.device, out=args.out, seed=args.seed, minutes=args.minutes, **parse_overrides(args.set)
+    )
     report = run_demo(settings)
     print(
         f"[demo] new sentences, unseen voices: WER greedy {100 * report['wer_greedy']:.1f}% -> with LM "

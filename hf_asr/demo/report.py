@@ -77,7 +77,7 @@ language: [en]
 
 A small log-mel wav2vec 2.0 encoder ({shape}), pretrained contrastively (Gumbel quantizer, contrastive +
 diversity loss) on synthetic speech, then fine-tuned with CTC over characters; decoded with pyctcdecode and a
-{report['lm']['order']}-gram KenLM (α = {report['lm']['alpha']}, β = {report['lm']['beta']}, tuned on validation).
+{report["lm"]["order"]}-gram KenLM (α = {report["lm"]["alpha"]}, β = {report["lm"]["beta"]}, tuned on validation).
 
 ## Results
 {results_table(report)}

@@ -51,9 +51,7 @@ def run_demo(settings: DemoSettings) -> dict[str, Any]:
     data = stages.corpus_stage(settings, out)
     clock.lap("corpus")
     training_seconds = max(20.0, clock.left() - settings.reserve_seconds)
-    pretrained, pretrain_log = stages.pretraining_stage(
-        settings, out, data, settings.pretrain_share * training_seconds
-    )
+    pretrained, pretrain_log = stages.pretraining_stage(settings, out, data, settings.pretrain_share * training_seconds)
     clock.lap("pretraining")
     model, finetune_log = stages.finetuning_stage(
         settings, out, data, pretrained, max(15.0, clock.left() - settings.reserve_seconds)
@@ -80,13 +78,18 @@ def run_demo(settings: DemoSettings) -> dict[str, Any]:
         "pretrain_steps": _last_step(pretrain_log),
         "finetune_steps": _last_step(finetune_log),
         "lm": {"order": settings.lm_order, "alpha": tuning.alpha, "beta": tuning.beta, "validation_wer": tuning.wer},
-        "corpus": {**data.info["splits"], "hours": data.info["hours"],
-                   "synthesis_seconds": data.info["synthesis_seconds"]},
+        "corpus": {
+            **data.info["splits"],
+            "hours": data.info["hours"],
+            "synthesis_seconds": data.info["synthesis_seconds"],
+        },
         "device": "cuda" if settings.device != "cpu" and torch.cuda.is_available() else "cpu",
         "preset": settings.preset,
         "settings": settings.to_json(),
-        "examples": [{"speaker": s, "reference": r, "greedy": g, "lm": lm}
-                     for s, r, g, lm in zip(test.speakers, test.references, test.greedy, test.lm)][:8],
+        "examples": [
+            {"speaker": s, "reference": r, "greedy": g, "lm": lm}
+            for s, r, g, lm in zip(test.speakers, test.references, test.greedy, test.lm)
+        ][:8],
     }
     report["test_voices_unseen"] = not set(report["train_voices"]) & set(report["test_voices"])
     report["step_seconds"] = clock.seconds
@@ -108,8 +111,11 @@ def run_demo(settings: DemoSettings) -> dict[str, Any]:
 def _curve(log_history: list[dict[str, Any]]) -> list[dict[str, float]]:
     """The logged losses and validation scores, step by step (for sweeps and later plots)."""
     keys = ("loss", "eval_loss", "eval_wer", "eval_cer", "learning_rate", "contrastive_accuracy")
-    return [{"step": e["step"], **{k: e[k] for k in keys if k in e}} for e in log_history
-            if "step" in e and any(k in e for k in keys)]
+    return [
+        {"step": e["step"], **{k: e[k] for k in keys if k in e}}
+        for e in log_history
+        if "step" in e and any(k in e for k in keys)
+    ]
 
 
 def _last_step(log_history: list[dict[str, Any]]) -> int:

@@ -75,9 +75,17 @@ _GPU = dict(
     num_workers=8,
     corpus=dict(train_sentences=7500, unlabelled_sentences=1500, train_speakers=240, heldout_speakers=32),
     model=dict(
-        conv_dim=[512, 512], hidden_size=512, num_hidden_layers=8, num_attention_heads=8, intermediate_size=2048,
-        num_conv_pos_embeddings=64, num_conv_pos_embedding_groups=16, num_codevectors_per_group=160,
-        codevector_dim=256, proj_codevector_dim=256, num_negatives=50,
+        conv_dim=[512, 512],
+        hidden_size=512,
+        num_hidden_layers=8,
+        num_attention_heads=8,
+        intermediate_size=2048,
+        num_conv_pos_embeddings=64,
+        num_conv_pos_embedding_groups=16,
+        num_codevectors_per_group=160,
+        codevector_dim=256,
+        proj_codevector_dim=256,
+        num_negatives=50,
     ),
     pretrain_share=0.2,
     pretrain_learning_rate=1e-3,
@@ -90,7 +98,7 @@ _GPU = dict(
 
 
 def resolve_preset(preset: str, device: str) -> str:
-    """"auto" -> "gpu" when CUDA is there (and the device is not forced to the CPU), else "cpu"."""
+    """ "auto" -> "gpu" when CUDA is there (and the device is not forced to the CPU), else "cpu"."""
     if preset == "auto":
         return "gpu" if device != "cpu" and torch.cuda.is_available() else "cpu"
     if preset not in PRESETS:

@@ -66,8 +66,10 @@ def _prepared_features(settings: DemoSettings, out: Path, data: CorpusStage) -> 
 
     def build() -> datasets.DatasetDict:
         workers = settings.num_workers
-        prepared = {name: prepare_dataset(data.corpus[name], extractor, tokenizer, num_proc=workers)
-                    for name in ("train", "validation")}
+        prepared = {
+            name: prepare_dataset(data.corpus[name], extractor, tokenizer, num_proc=workers)
+            for name in ("train", "validation")
+        }
         if "unlabelled" in data.corpus:
             prepared["unlabelled"] = prepare_dataset(data.corpus["unlabelled"], extractor, num_proc=workers)
         return datasets.DatasetDict(prepared)
@@ -108,11 +110,20 @@ def pretraining_stage(
     budget = TimeBudget(seconds, warmup=settings.warmup)
     budget.start()
     model, log = pretrain(
-        datasets.concatenate_datasets(pool), settings.model_config(), str(out / "pretrain"),
-        settings.pretrain_max_steps, feature_extractor=data.processor.feature_extractor,
-        max_seconds_per_batch=settings.pretrain_seconds_per_batch, learning_rate=settings.pretrain_learning_rate,
-        logging_steps=10, eval_split=None, seed=settings.seed, device=training_device(settings),
-        augmentation=settings.augmentation(), time_budget=budget, dataloader_num_workers=settings.dataloader_workers,
+        datasets.concatenate_datasets(pool),
+        settings.model_config(),
+        str(out / "pretrain"),
+        settings.pretrain_max_steps,
+        feature_extractor=data.processor.feature_extractor,
+        max_seconds_per_batch=settings.pretrain_seconds_per_batch,
+        learning_rate=settings.pretrain_learning_rate,
+        logging_steps=10,
+        eval_split=None,
+        seed=settings.seed,
+        device=training_device(settings),
+        augmentation=settings.augmentation(),
+        time_budget=budget,
+        dataloader_num_workers=settings.dataloader_workers,
         bf16=settings.bf16,
     )
     return model, log
@@ -127,12 +138,24 @@ def finetuning_stage(
     budget = TimeBudget(seconds, warmup=settings.warmup)
     budget.start()
     model, log = finetune(
-        labelled, data.processor, pretrained, str(out / "finetune"), settings.finetune_max_steps,
-        config=settings.model_config(), freeze_feature_encoder=False,
-        mask_time_prob=settings.finetune_mask_time_prob, max_seconds_per_batch=settings.finetune_seconds_per_batch,
-        learning_rate=settings.finetune_learning_rate, logging_steps=10, eval_steps=settings.eval_steps,
-        seed=settings.seed, device=training_device(settings), augmentation=settings.augmentation(),
-        time_budget=budget, dataloader_num_workers=settings.dataloader_workers, bf16=settings.bf16,
+        labelled,
+        data.processor,
+        pretrained,
+        str(out / "finetune"),
+        settings.finetune_max_steps,
+        config=settings.model_config(),
+        freeze_feature_encoder=False,
+        mask_time_prob=settings.finetune_mask_time_prob,
+        max_seconds_per_batch=settings.finetune_seconds_per_batch,
+        learning_rate=settings.finetune_learning_rate,
+        logging_steps=10,
+        eval_steps=settings.eval_steps,
+        seed=settings.seed,
+        device=training_device(settings),
+        augmentation=settings.augmentation(),
+        time_budget=budget,
+        dataloader_num_workers=settings.dataloader_workers,
+        bf16=settings.bf16,
     )
     model.eval()
     return model, log
@@ -151,8 +174,13 @@ def language_model_stage(
     )
     validation = evaluate_ctc(model, data.processor, data.corpus["validation"])
     tuning = tune_alpha_beta(
-        decoder, validation.logits, validation.references, alphas=settings.lm_alphas, betas=settings.lm_betas,
-        beam_width=settings.tuning_beam_width, num_processes=settings.num_workers,
+        decoder,
+        validation.logits,
+        validation.references,
+        alphas=settings.lm_alphas,
+        betas=settings.lm_betas,
+        beam_width=settings.tuning_beam_width,
+        num_processes=settings.num_workers,
     )
     decoder.set_params(alpha=tuning.alpha, beta=tuning.beta)
     return decoder, tuning, len(unigrams)
@@ -193,8 +221,15 @@ def pipeline_stage(out: Path, data: CorpusStage, device: str | None) -> dict[str
     soundfile.write(sample_path, wave, rate)
     recognizer = pipeline("automatic-speech-recognition", model=str(out / "model"), device=-1 if device else None)
     transcription = recognizer(str(sample_path), return_timestamps="word")
-    return {"path": str(sample_path), "reference": first["text"], "speaker": first["speaker"],
-            "text": transcription["text"], "chunks": transcription.get("chunks", []), "wave": wave, "rate": rate}
+    return {
+        "path": str(sample_path),
+        "reference": first["text"],
+        "speaker": first["speaker"],
+        "text": transcription["text"],
+        "chunks": transcription.get("chunks", []),
+        "wave": wave,
+        "rate": rate,
+    }
 
 
 def plots_stage(
@@ -211,8 +246,12 @@ def plots_stage(
     with torch.no_grad():
         logits = model(**features.to(model.device)).logits[0].float().cpu()
     plot_posteriors(
-        features["input_features"][0].numpy(), logits.softmax(-1).numpy(), data.processor.tokenizer,
-        sample["chunks"], sample["reference"], plots / "spectrogram_posteriors.png",
+        features["input_features"][0].numpy(),
+        logits.softmax(-1).numpy(),
+        data.processor.tokenizer,
+        sample["chunks"],
+        sample["reference"],
+        plots / "spectrogram_posteriors.png",
     )
     if pretrained is not None:
         from ..decoding.evaluation import split_audio
@@ -229,6 +268,15 @@ def voices_of(info: dict[str, Any], split: str) -> list[str]:
 
 
 __all__ = [
-    "corpus_stage", "pretraining_stage", "finetuning_stage", "language_model_stage", "evaluation_stage",
-    "per_voice_table", "save_stage", "pipeline_stage", "plots_stage", "voices_of", "EVALUATION_SPLITS",
+    "corpus_stage",
+    "pretraining_stage",
+    "finetuning_stage",
+    "language_model_stage",
+    "evaluation_stage",
+    "per_voice_table",
+    "save_stage",
+    "pipeline_stage",
+    "plots_stage",
+    "voices_of",
+    "EVALUATION_SPLITS",
 ]

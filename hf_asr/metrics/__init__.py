@@ -43,8 +43,7 @@ def error_rates(
     if len(predictions) != len(references):
         raise ValueError(f"got {len(predictions)} predictions for {len(references)} references")
     return {
-        name: float(_loaded(name).compute(predictions=list(predictions), references=list(references)))
-        for name in names
+        name: float(_loaded(name).compute(predictions=list(predictions), references=list(references))) for name in names
     }
 
 

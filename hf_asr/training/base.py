@@ -51,9 +51,14 @@ def resolve_checkpoint(resume_from_checkpoint: str | bool | None, output_dir: st
 class HfAsrTrainerMixin:
     """Mixed in before `transformers.Trainer` (see the module docstring)."""
 
-    def __init__(self, *args: Any, max_seconds_per_batch: float | None = None,
-                 duration_column: str = DURATION_COLUMN, time_budget: TimeBudget | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        max_seconds_per_batch: float | None = None,
+        duration_column: str = DURATION_COLUMN,
+        time_budget: TimeBudget | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.time_budget = time_budget
         if time_budget is not None:
@@ -92,8 +97,9 @@ class HfAsrTrainerMixin:
             collator.load_state_dict(torch.load(path, weights_only=False))
             self._batches_consumed = int(getattr(collator, "num_calls", 0))
         elif hasattr(collator, "load_state_dict"):
-            logger.warning("%s holds no collator state: masks after resuming will differ from an unbroken run.",
-                           checkpoint)
+            logger.warning(
+                "%s holds no collator state: masks after resuming will differ from an unbroken run.", checkpoint
+            )
 
     def _save_rng_state(self, output_dir: str) -> None:
         super()._save_rng_state(output_dir)
@@ -153,7 +159,7 @@ class HfAsrTrainerMixin:
             shutil.rmtree(staging, ignore_errors=True)
             best = self.state.best_model_checkpoint
             if best is not None and best.startswith(staging):
-                self.state.best_model_checkpoint = final + best[len(os.path.join(staging, name)):]
+                self.state.best_model_checkpoint = final + best[len(os.path.join(staging, name)) :]
                 self.state.save_to_json(os.path.join(final, "trainer_state.json"))
             rotate_checkpoints(run_dir, self.args.save_total_limit, self.state.best_model_checkpoint, use_mtime=True)
         self.accelerator.wait_for_everyone()
@@ -215,7 +221,9 @@ class HfAsrTrainerMixin:
         # One batch list for all processes (seed + epoch); accelerate's BatchSamplerShard deals the batches out to
         # the processes (and the Trainer calls set_epoch on this sampler through it).
         batch_sampler = DurationBatchSampler(
-            durations, max_seconds_per_batch=self.max_seconds_per_batch, seed=self.args.data_seed or self.args.seed,
+            durations,
+            max_seconds_per_batch=self.max_seconds_per_batch,
+            seed=self.args.data_seed or self.args.seed,
             drop_last=self.args.dataloader_drop_last,
         )
         dataset = self._remove_unused_columns(dataset, description="training")
@@ -261,7 +269,7 @@ class HfAsrTrainerMixin:
         totals = self._gather_sum(torch.cat([sums, weights]))
         self._stat_sums.clear()
         self._stat_weights.clear()
-        sums, weights = totals[: len(names)], totals[len(names):]
+        sums, weights = totals[: len(names)], totals[len(names) :]
         return {n: float(s / w) if w > 0 else float("nan") for n, s, w in zip(names, sums, weights)}
 
     def log(self, logs: dict[str, float], *args: Any, **kwargs: Any) -> None:

@@ -78,14 +78,23 @@ class CodebookCollapseCallback(TrainerCallback):
                 "Codebook collapse suspected: for %d logging steps the codevector perplexity stayed near its floor %g "
                 "(last %.3g) or the contrastive accuracy at chance %.3g (last %s). Try a larger diversity_loss_weight, "
                 "a lower learning rate, or check the masking.",
-                self.patience, self.floor, perplexity if perplexity is not None else float("nan"), self.chance,
+                self.patience,
+                self.floor,
+                perplexity if perplexity is not None else float("nan"),
+                self.chance,
                 f"{accuracy:.3g}" if accuracy is not None else "n/a",
             )
         self.collapsed = collapsed
         return collapsed
 
-    def on_log(self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
-               logs: dict[str, float] | None = None, **kwargs: Any):
+    def on_log(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: dict[str, float] | None = None,
+        **kwargs: Any,
+    ):
         if not logs:
             return
         collapsed = self.update(logs)

@@ -80,25 +80,39 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, dtype: type, title:
 
 def dataclasses_from_namespace(namespace: argparse.Namespace, *dtypes: type) -> list[Any]:
     values = vars(namespace)
-    return [dtype(**{f.name: values[f.name] for f in dataclasses.fields(dtype) if f.init and f.name in values})
-            for dtype in dtypes]
+    return [
+        dtype(**{f.name: values[f.name] for f in dataclasses.fields(dtype) if f.init and f.name in values})
+        for dtype in dtypes
+    ]
 
 
 def _add_command(subparsers: argparse._SubParsersAction, name: str, options: type, help_text: str, run: Any) -> None:
-    parser = subparsers.add_parser(name, help=help_text, description=help_text,
-                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = subparsers.add_parser(
+        name, help=help_text, description=help_text, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     add_dataclass_arguments(parser, options, "hf_asr options")
     add_dataclass_arguments(parser, TrainingArguments, "TrainingArguments (transformers)")
-    parser.set_defaults(run=lambda args: run(*dataclasses_from_namespace(args, options, TrainingArguments)),
-                        hf_asr_options=options)
+    parser.set_defaults(
+        run=lambda args: run(*dataclasses_from_namespace(args, options, TrainingArguments)), hf_asr_options=options
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `pretrain` and `finetune`; each sets `run=callable(args) -> int`."""
-    _add_command(subparsers, "pretrain", PretrainOptions,
-                 "Contrastive (wav2vec 2.0) pretraining of a log-mel encoder on unlabelled audio.", run_pretrain)
-    _add_command(subparsers, "finetune", FinetuneOptions,
-                 "CTC fine-tuning on transcribed audio (WER/CER on the eval split).", run_finetune)
+    _add_command(
+        subparsers,
+        "pretrain",
+        PretrainOptions,
+        "Contrastive (wav2vec 2.0) pretraining of a log-mel encoder on unlabelled audio.",
+        run_pretrain,
+    )
+    _add_command(
+        subparsers,
+        "finetune",
+        FinetuneOptions,
+        "CTC fine-tuning on transcribed audio (WER/CER on the eval split).",
+        run_finetune,
+    )
 
 
 # ---- running -----------------------------------------------------------------------------------------------------
@@ -141,14 +155,23 @@ def run_pretrain(options: PretrainOptions, args: TrainingArguments) -> int:
     from ..modeling.feature_extraction import LogMelFeatureExtractor
 
     extractor = LogMelFeatureExtractor()
-    corpus = prepare_dataset(_load(options, None), extractor, audio_column=options.audio_column,
-                             max_seconds=options.max_audio_seconds)
+    corpus = prepare_dataset(
+        _load(options, None), extractor, audio_column=options.audio_column, max_seconds=options.max_audio_seconds
+    )
     pretrain(
-        corpus, config, init_from=options.init_from, feature_extractor=extractor,
-        max_seconds_per_batch=options.max_seconds_per_batch, mask_prob=options.mask_prob,
-        span_length=options.span_length, num_negatives=options.num_negatives,
-        collapse_patience=options.collapse_patience, resume_from_checkpoint=_resume_target(options, args),
-        train_split=options.train_split, eval_split=options.eval_split, training_args=args,
+        corpus,
+        config,
+        init_from=options.init_from,
+        feature_extractor=extractor,
+        max_seconds_per_batch=options.max_seconds_per_batch,
+        mask_prob=options.mask_prob,
+        span_length=options.span_length,
+        num_negatives=options.num_negatives,
+        collapse_patience=options.collapse_patience,
+        resume_from_checkpoint=_resume_target(options, args),
+        train_split=options.train_split,
+        eval_split=options.eval_split,
+        training_args=args,
     )
     logger.info("Pretrained model saved in %s", args.output_dir)
     return 0
@@ -176,16 +199,27 @@ def run_finetune(options: FinetuneOptions, args: TrainingArguments) -> int:
         train, _ = split_corpus(corpus, options.train_split, None)
         texts = [normalize_transcript(t) for t in train.select_columns([options.text_column])[options.text_column]]
         processor = LogMelWav2Vec2Processor(LogMelFeatureExtractor(), build_tokenizer(texts))
-    corpus = prepare_dataset(corpus, processor.feature_extractor, processor.tokenizer,
-                             audio_column=options.audio_column, text_column=options.text_column,
-                             max_seconds=options.max_audio_seconds)
+    corpus = prepare_dataset(
+        corpus,
+        processor.feature_extractor,
+        processor.tokenizer,
+        audio_column=options.audio_column,
+        text_column=options.text_column,
+        max_seconds=options.max_audio_seconds,
+    )
     finetune(
-        corpus, processor, options.init_from,
+        corpus,
+        processor,
+        options.init_from,
         config=None if options.init_from else _config(options.preset),
-        freeze_feature_encoder=options.freeze_feature_encoder, mask_time_prob=options.mask_time_prob,
-        mask_feature_prob=options.mask_feature_prob, max_seconds_per_batch=options.max_seconds_per_batch,
-        resume_from_checkpoint=_resume_target(options, args), train_split=options.train_split,
-        eval_split=options.eval_split, training_args=args,
+        freeze_feature_encoder=options.freeze_feature_encoder,
+        mask_time_prob=options.mask_time_prob,
+        mask_feature_prob=options.mask_feature_prob,
+        max_seconds_per_batch=options.max_seconds_per_batch,
+        resume_from_checkpoint=_resume_target(options, args),
+        train_split=options.train_split,
+        eval_split=options.eval_split,
+        training_args=args,
     )
     logger.info("Fine-tuned model and processor saved in %s", args.output_dir)
     return 0

@@ -93,8 +93,9 @@ class CTCTrainer(HfAsrTrainerMixin, Trainer):
         pending = self._gather_sum(self._skipped_pending.reshape(1))[0]
         self._skipped_pending = torch.zeros((), dtype=torch.float64)
         if pending > 0:
-            logger.warning("%d utterance(s) skipped since the last log: labels longer than their CTC frames allow.",
-                           int(pending))
+            logger.warning(
+                "%d utterance(s) skipped since the last log: labels longer than their CTC frames allow.", int(pending)
+            )
         if self._skipped_total is None:
             previous = [log["skipped_utterances"] for log in self.state.log_history if "skipped_utterances" in log]
             self._skipped_total = float(previous[-1]) if previous else 0.0

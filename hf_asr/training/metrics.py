@@ -52,6 +52,7 @@ def make_compute_metrics(processor: Any, metric_names: Sequence[str] = ("wer", "
 
     Use with `preprocess_logits_for_metrics=ctc_argmax_logits` (CTCTrainer sets it when you pass compute_metrics).
     """
+
     def compute_metrics(prediction: Any) -> dict[str, float]:
         pred_ids = prediction.predictions
         if isinstance(pred_ids, (tuple, list)):

@@ -122,8 +122,16 @@ def pretrain(
     """
     feature_extractor = feature_extractor or LogMelFeatureExtractor()
     args = training_args or make_training_args(
-        output_dir, max_steps, per_device_batch_size, learning_rate, logging_steps=logging_steps,
-        save_steps=save_steps, eval_steps=eval_steps, seed=seed, device=device, **training_kwargs
+        output_dir,
+        max_steps,
+        per_device_batch_size,
+        learning_rate,
+        logging_steps=logging_steps,
+        save_steps=save_steps,
+        eval_steps=eval_steps,
+        seed=seed,
+        device=device,
+        **training_kwargs,
     )
     set_seed(args.seed)
     if init_from is None:
@@ -133,15 +141,21 @@ def pretrain(
     else:
         model = LogMelWav2Vec2ForPreTraining.from_pretrained(str(init_from))
     config = model.config
-    prepared = prepare_dataset(corpus, feature_extractor, audio_column=audio_column,
-                               precompute_features=augmentation is None)
+    prepared = prepare_dataset(
+        corpus, feature_extractor, audio_column=audio_column, precompute_features=augmentation is None
+    )
     train, evaluation = split_corpus(prepared, train_split, eval_split)
-    overrides = {k: v for k, v in dict(mask_prob=mask_prob, span_length=span_length,
-                                       num_negatives=num_negatives).items() if v is not None}
-    collator = DataCollatorPretraining.from_model(model, seed=args.seed, feature_extractor=feature_extractor,
-                                                  augmentation=augmentation, **overrides)
-    collapse = CodebookCollapseCallback(config.num_codevector_groups, collator.num_negatives,
-                                        patience=collapse_patience)
+    overrides = {
+        k: v
+        for k, v in dict(mask_prob=mask_prob, span_length=span_length, num_negatives=num_negatives).items()
+        if v is not None
+    }
+    collator = DataCollatorPretraining.from_model(
+        model, seed=args.seed, feature_extractor=feature_extractor, augmentation=augmentation, **overrides
+    )
+    collapse = CodebookCollapseCallback(
+        config.num_codevector_groups, collator.num_negatives, patience=collapse_patience
+    )
     trainer = PretrainingTrainer(
         model=model,
         args=args,
@@ -172,8 +186,10 @@ def load_ctc_model(
         return LogMelWav2Vec2ForCTC((config or LogMelWav2Vec2Config.tiny()).replace(**head))
     if isinstance(init_from, LogMelWav2Vec2ForCTC):
         if init_from.config.vocab_size != head["vocab_size"]:
-            raise ValueError(f"the model's CTC head has {init_from.config.vocab_size} outputs but the tokenizer "
-                             f"{head['vocab_size']} tokens: start from its encoder (a pretraining model or folder)")
+            raise ValueError(
+                f"the model's CTC head has {init_from.config.vocab_size} outputs but the tokenizer "
+                f"{head['vocab_size']} tokens: start from its encoder (a pretraining model or folder)"
+            )
         for key, value in config_overrides.items():
             setattr(init_from.config, key, value)
         return init_from
@@ -223,16 +239,30 @@ def finetune(
     Other arguments as in `pretrain`. Checkpoints and the final folder hold the model and the processor.
     """
     args = training_args or make_training_args(
-        output_dir, max_steps, per_device_batch_size, learning_rate, logging_steps=logging_steps,
-        save_steps=save_steps, eval_steps=eval_steps, seed=seed, device=device, **training_kwargs
+        output_dir,
+        max_steps,
+        per_device_batch_size,
+        learning_rate,
+        logging_steps=logging_steps,
+        save_steps=save_steps,
+        eval_steps=eval_steps,
+        seed=seed,
+        device=device,
+        **training_kwargs,
     )
     set_seed(args.seed)
     model = load_ctc_model(init_from, processor.tokenizer, config)
     model.set_spec_augment(mask_time_prob, mask_feature_prob)
     if freeze_feature_encoder:
         model.freeze_feature_encoder()
-    prepared = prepare_dataset(corpus, processor.feature_extractor, processor.tokenizer, audio_column=audio_column,
-                               text_column=text_column, precompute_features=augmentation is None)
+    prepared = prepare_dataset(
+        corpus,
+        processor.feature_extractor,
+        processor.tokenizer,
+        audio_column=audio_column,
+        text_column=text_column,
+        precompute_features=augmentation is None,
+    )
     train, evaluation = split_corpus(prepared, train_split, eval_split)
     trainer = CTCTrainer(
         model=model,

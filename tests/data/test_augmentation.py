@@ -14,7 +14,7 @@ def _speech_like(seconds: float = 1.0, seed: int = 0) -> torch.Tensor:
     """A chirp plus a 6 kHz tone: energy across the band, above 4 kHz too."""
     t = torch.arange(int(seconds * RATE)) / RATE
     rng = np.random.default_rng(seed)
-    return (0.3 * torch.sin(2 * np.pi * (200 + 1500 * t) * t) + 0.1 * torch.sin(2 * np.pi * 6000 * t + rng.uniform()))
+    return 0.3 * torch.sin(2 * np.pi * (200 + 1500 * t) * t) + 0.1 * torch.sin(2 * np.pi * 6000 * t + rng.uniform())
 
 
 def _augment(settings: dict, wave: torch.Tensor, seed: int = 0) -> torch.Tensor:
@@ -57,8 +57,12 @@ def test_draws_follow_the_seed():
 
 @pytest.mark.parametrize(
     "bad,match",
-    [({"noise_prob": 1.5}, "noise_prob"), ({"speed_factors": (0.0,)}, "speed_factors"),
-     ({"snr_db": (30, 10)}, "snr_db"), ({"speed_factors": ()}, "speed_factors")],
+    [
+        ({"noise_prob": 1.5}, "noise_prob"),
+        ({"speed_factors": (0.0,)}, "speed_factors"),
+        ({"snr_db": (30, 10)}, "snr_db"),
+        ({"speed_factors": ()}, "speed_factors"),
+    ],
 )
 def test_bad_settings_are_named(bad, match):
     with pytest.raises(ValueError, match=match):

@@ -11,10 +11,17 @@ from hf_asr.data.speakers import speaker_voice
 
 from .conftest import SENTENCES
 
-EXTRA = [f"{a} {b} {c}" for a in ("red", "blue", "green", "old") for b in ("cats", "dogs", "birds")
-         for c in ("run", "sleep")]
-RECIPE = CorpusRecipe(train_sentences=8, unlabelled_sentences=6, validation_sentences=2, test_sentences=3,
-                      train_speakers=5, heldout_speakers=2)
+EXTRA = [
+    f"{a} {b} {c}" for a in ("red", "blue", "green", "old") for b in ("cats", "dogs", "birds") for c in ("run", "sleep")
+]
+RECIPE = CorpusRecipe(
+    train_sentences=8,
+    unlabelled_sentences=6,
+    validation_sentences=2,
+    test_sentences=3,
+    train_speakers=5,
+    heldout_speakers=2,
+)
 
 
 @pytest.fixture(scope="module")

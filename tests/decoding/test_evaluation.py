@@ -17,8 +17,9 @@ def test_transcribe_logits_scores_and_groups(tokenizer, labels, arpa_path, unigr
     spoken = ["the cat sat", "a cst sat", "the mat"]  # one misspelt word, which the LM can mend
     logits = [spell(text, labels) for text in spoken]
     decoder = LMDecoder(labels, arpa_path, unigrams, alpha=1.0, beta=0.0)
-    result = transcribe_logits(logits, references, tokenizer, decoder, speakers=["x:a:s1:p1", "x:b:s1:p1", "x:a:s2:p1"],
-                               num_processes=1)
+    result = transcribe_logits(
+        logits, references, tokenizer, decoder, speakers=["x:a:s1:p1", "x:b:s1:p1", "x:a:s2:p1"], num_processes=1
+    )
     assert result.greedy == spoken
     assert result.scores["wer_greedy"] == pytest.approx(error_rates(spoken, references)["wer"])
     assert result.scores["wer_lm"] <= result.scores["wer_greedy"]
@@ -33,11 +34,15 @@ def test_transcribe_logits_scores_and_groups(tokenizer, labels, arpa_path, unigr
 
 def test_evaluate_ctc_runs_the_model_on_a_split(tokenizer):
     rng = np.random.default_rng(0)
-    split = datasets.Dataset.from_dict({
-        "audio": [{"array": rng.standard_normal(n).astype(np.float32) * 0.1, "sampling_rate": 16000}
-                  for n in (8000, 12000, 4000)],
-        "text": ["abc", "de f", "g"],
-    })
+    split = datasets.Dataset.from_dict(
+        {
+            "audio": [
+                {"array": rng.standard_normal(n).astype(np.float32) * 0.1, "sampling_rate": 16000}
+                for n in (8000, 12000, 4000)
+            ],
+            "text": ["abc", "de f", "g"],
+        }
+    )
     processor = LogMelWav2Vec2Processor(LogMelFeatureExtractor(), tokenizer)
     model = LogMelWav2Vec2ForCTC(LogMelWav2Vec2Config.tiny(vocab_size=len(tokenizer)))
     result = evaluate_ctc(model, processor, split, batch_size=2, progress=False)

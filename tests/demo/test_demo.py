@@ -10,16 +10,45 @@ from hf_asr.demo.run import run_demo
 from hf_asr.demo.settings import demo_settings, resolve_preset
 from hf_asr.metrics import error_rates
 
-REPORT_KEYS = {"wer_greedy", "wer_lm", "cer_greedy", "cer_lm", "n_test_utterances", "pretrain_steps",
-               "finetune_steps", "seconds", "train_voices", "test_voices", "test_voices_unseen", "open_vocabulary",
-               "lm_vocabulary_size", "augmentation", "per_voice", "seen_voices"}
-TOY_CORPUS = dict(train_sentences=30, unlabelled_sentences=10, validation_sentences=4, test_sentences=6,
-                  train_speakers=8, heldout_speakers=3)
+REPORT_KEYS = {
+    "wer_greedy",
+    "wer_lm",
+    "cer_greedy",
+    "cer_lm",
+    "n_test_utterances",
+    "pretrain_steps",
+    "finetune_steps",
+    "seconds",
+    "train_voices",
+    "test_voices",
+    "test_voices_unseen",
+    "open_vocabulary",
+    "lm_vocabulary_size",
+    "augmentation",
+    "per_voice",
+    "seen_voices",
+}
+TOY_CORPUS = dict(
+    train_sentences=30,
+    unlabelled_sentences=10,
+    validation_sentences=4,
+    test_sentences=6,
+    train_speakers=8,
+    heldout_speakers=3,
+)
 
 
 def test_demo_end_to_end_at_toy_size(tmp_path):
-    settings = demo_settings("cpu", "cpu", out=str(tmp_path / "demo"), minutes=0.75, reserve_seconds=15,
-                             corpus=TOY_CORPUS, pretrain_share=0.15, eval_steps=5)
+    settings = demo_settings(
+        "cpu",
+        "cpu",
+        out=str(tmp_path / "demo"),
+        minutes=0.75,
+        reserve_seconds=15,
+        corpus=TOY_CORPUS,
+        pretrain_share=0.15,
+        eval_steps=5,
+    )
     report = run_demo(settings)
     out = tmp_path / "demo"
     saved = json.loads((out / "report.json").read_text())
@@ -62,7 +91,10 @@ def test_demo_settings_presets_and_overrides():
     with pytest.raises(ValueError, match="preset"):
         resolve_preset("tpu", "cpu")
     assert parse_overrides(["pretrain_share=0", "out=runs/x", 'model={"num_hidden_layers": 2}']) == {
-        "pretrain_share": 0, "out": "runs/x", "model": {"num_hidden_layers": 2}}
+        "pretrain_share": 0,
+        "out": "runs/x",
+        "model": {"num_hidden_layers": 2},
+    }
     with pytest.raises(ValueError, match="KEY=VALUE"):
         parse_overrides(["pretrain_share"])
 

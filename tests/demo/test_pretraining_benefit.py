@@ -14,9 +14,25 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_pretraining_benefit_example_at_toy_size(tmp_path, monkeypatch, capsys):
     out = tmp_path / "benefit"
-    argv = ["pretraining_benefit.py", "--out", str(out), "--device", "cpu", "--preset", "cpu", "--minutes", "1",
-            "--label-fraction", "0.5", "--set", f"corpus={json.dumps(TOY_CORPUS)}", "--set", "reserve_seconds=20",
-            "--set", "eval_steps=50"]
+    argv = [
+        "pretraining_benefit.py",
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+        "--preset",
+        "cpu",
+        "--minutes",
+        "1",
+        "--label-fraction",
+        "0.5",
+        "--set",
+        f"corpus={json.dumps(TOY_CORPUS)}",
+        "--set",
+        "reserve_seconds=20",
+        "--set",
+        "eval_steps=50",
+    ]
     monkeypatch.setattr(sys, "argv", argv)
     runpy.run_path(str(ROOT / "examples" / "pretraining_benefit.py"), run_name="__main__")
     report = json.loads((out / "pretraining_benefit.json").read_text())

@@ -10,8 +10,9 @@ from .synthetic import tone_corpus
 
 
 def _rows(processor, count=4):
-    raw = prepare_dataset(tone_corpus(copies=1, seed=3), processor.feature_extractor, processor.tokenizer,
-                          precompute_features=False)
+    raw = prepare_dataset(
+        tone_corpus(copies=1, seed=3), processor.feature_extractor, processor.tokenizer, precompute_features=False
+    )
     assert set(raw.column_names) == {"audio", "duration", "labels"}
     return [raw[i] for i in range(count)]
 
@@ -32,7 +33,8 @@ def test_augmentation_only_in_training_batches_and_seeded(processor):
     training = DataCollatorCTC(processor, augmentation=AugmentationSettings(), seed=1)
     augmented = training(rows)
     assert not torch.equal(augmented["attention_mask"], plain["attention_mask"]) or not torch.allclose(
-        augmented["input_features"], plain["input_features"])
+        augmented["input_features"], plain["input_features"]
+    )
     evaluation = training.eval_copy()
     assert evaluation.augmenter is None
     for _ in range(2):  # evaluation batches never change, whatever training drew before
@@ -42,7 +44,8 @@ def test_augmentation_only_in_training_batches_and_seeded(processor):
     assert torch.equal(same_seed["input_features"], augmented["input_features"])
     other_seed = DataCollatorCTC(processor, augmentation=AugmentationSettings(), seed=2)(rows)
     assert not torch.equal(other_seed["input_features"], augmented["input_features"]) or not torch.equal(
-        other_seed["attention_mask"], augmented["attention_mask"])
+        other_seed["attention_mask"], augmented["attention_mask"]
+    )
 
 
 def test_augmented_stream_resumes_from_its_state(processor):
@@ -62,8 +65,9 @@ def test_pretraining_collator_featurizes_raw_audio(processor):
 
     model = LogMelWav2Vec2ForPreTraining(LogMelWav2Vec2Config.tiny())
     rows = [{"audio": r["audio"]} for r in _rows(processor)]
-    collator = DataCollatorPretraining.from_model(model, feature_extractor=processor.feature_extractor,
-                                                  augmentation=AugmentationSettings())
+    collator = DataCollatorPretraining.from_model(
+        model, feature_extractor=processor.feature_extractor, augmentation=AugmentationSettings()
+    )
     batch = collator(rows)
     lengths = model.encoder_lengths(batch["attention_mask"].sum(-1))
     assert batch["mask_time_indices"].shape == (4, int(lengths.max()))

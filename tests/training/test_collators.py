@@ -39,8 +39,9 @@ def test_pretraining_masks_and_negatives_never_in_padding(span):
     rng = np.random.default_rng(1)
     for seed in range(60):
         mel_lengths = rng.integers(1, 90, size=int(rng.integers(1, 6)))
-        collator = DataCollatorPretraining(encoder_lengths, mask_prob=0.3, span_length=span, min_masks=2,
-                                           num_negatives=7, seed=seed)
+        collator = DataCollatorPretraining(
+            encoder_lengths, mask_prob=0.3, span_length=span, min_masks=2, num_negatives=7, seed=seed
+        )
         batch = collator(_examples(mel_lengths, seed=seed))
         mask, negatives = batch["mask_time_indices"], batch["sampled_negative_indices"]
         lengths = conv_output_lengths(torch.as_tensor(mel_lengths), config.conv_kernel, config.conv_stride)
@@ -91,9 +92,7 @@ def test_pretraining_collator_is_reproducible_and_resumable():
 
 def test_pretraining_collator_with_the_models_lengths():
     model = LogMelWav2Vec2ForPreTraining(LogMelWav2Vec2Config.tiny())
-    batch = DataCollatorPretraining(model.encoder_lengths, num_negatives=5)(
-        _examples([30, 64])
-    )
+    batch = DataCollatorPretraining(model.encoder_lengths, num_negatives=5)(_examples([30, 64]))
     out = model(**batch)
     assert torch.isfinite(out.loss) and int(out.num_masked_frames) == int(batch["mask_time_indices"].sum())
     with pytest.raises(TypeError):

@@ -27,28 +27,70 @@ def test_help_lists_hf_asr_and_trainer_options(command, capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args([command, "--help"])
     text = capsys.readouterr().out
-    for option in ("--corpus", "--max_seconds_per_batch", "--auto_resume", "--gradient_accumulation_steps",
-                   "--resume_from_checkpoint", "--save_steps", "--bf16", "--ddp_backend", "--output_dir"):
+    for option in (
+        "--corpus",
+        "--max_seconds_per_batch",
+        "--auto_resume",
+        "--gradient_accumulation_steps",
+        "--resume_from_checkpoint",
+        "--save_steps",
+        "--bf16",
+        "--ddp_backend",
+        "--output_dir",
+    ):
         assert option in text, option
 
 
 def test_finetune_then_resume_from_the_cli(corpus_dir, tmp_path):
     out = tmp_path / "ctc"
-    argv = ["finetune", "--corpus", str(corpus_dir), "--output_dir", str(out), "--max_steps", "4",
-            "--per_device_train_batch_size", "4", "--save_steps", "2", "--logging_steps", "1", "--use_cpu",
-            "--report_to", "none", "--eval_strategy", "steps", "--eval_steps", "4", "--learning_rate", "1e-3",
-            "--mask_time_prob", "0.1", "--mask_time_length", "2", "--max_seconds_per_batch", "5"]
+    argv = [
+        "finetune",
+        "--corpus",
+        str(corpus_dir),
+        "--output_dir",
+        str(out),
+        "--max_steps",
+        "4",
+        "--per_device_train_batch_size",
+        "4",
+        "--save_steps",
+        "2",
+        "--logging_steps",
+        "1",
+        "--use_cpu",
+        "--report_to",
+        "none",
+        "--eval_strategy",
+        "steps",
+        "--eval_steps",
+        "4",
+        "--learning_rate",
+        "1e-3",
+        "--mask_time_prob",
+        "0.1",
+        "--mask_time_length",
+        "2",
+        "--max_seconds_per_batch",
+        "5",
+    ]
     with pytest.raises(SystemExit):  # mask_time_length is not an option: unknown options are refused
         main(argv)
     argv = argv[:-4] + ["--max_seconds_per_batch", "5"]
     assert main(argv) == 0
     names = {p.name for p in out.iterdir()}
-    assert {"checkpoint-2", "checkpoint-4", "config.json", "model.safetensors", "vocab.json",
-            "processor_config.json"} <= names, names
+    assert {
+        "checkpoint-2",
+        "checkpoint-4",
+        "config.json",
+        "model.safetensors",
+        "vocab.json",
+        "processor_config.json",
+    } <= names, names
     state = json.loads((out / "checkpoint-4" / "trainer_state.json").read_text())
     assert any("eval_wer" in h for h in state["log_history"])
     assert {"model.safetensors", "vocab.json", "optimizer.pt", "rng_state.pth"} <= {
-        p.name for p in (out / "checkpoint-2").iterdir()}
+        p.name for p in (out / "checkpoint-2").iterdir()
+    }
 
     # A second run asks for 6 steps: it resumes from checkpoint-4 and trains steps 5 and 6 only.
     argv[argv.index("--max_steps") + 1] = "6"
@@ -60,10 +102,35 @@ def test_finetune_then_resume_from_the_cli(corpus_dir, tmp_path):
 
 def test_pretrain_from_the_cli(corpus_dir, tmp_path):
     out = tmp_path / "pre"
-    assert main(["pretrain", "--corpus", str(corpus_dir), "--output_dir", str(out), "--max_steps", "3",
-                 "--per_device_train_batch_size", "4", "--logging_steps", "1", "--use_cpu", "--report_to", "none",
-                 "--mask_prob", "0.3", "--span_length", "3", "--num_negatives", "5",
-                 "--diversity_loss_weight", "0.2"]) == 0
+    assert (
+        main(
+            [
+                "pretrain",
+                "--corpus",
+                str(corpus_dir),
+                "--output_dir",
+                str(out),
+                "--max_steps",
+                "3",
+                "--per_device_train_batch_size",
+                "4",
+                "--logging_steps",
+                "1",
+                "--use_cpu",
+                "--report_to",
+                "none",
+                "--mask_prob",
+                "0.3",
+                "--span_length",
+                "3",
+                "--num_negatives",
+                "5",
+                "--diversity_loss_weight",
+                "0.2",
+            ]
+        )
+        == 0
+    )
     config = json.loads((out / "config.json").read_text())
     assert config["diversity_loss_weight"] == 0.2 and (out / "preprocessor_config.json").exists()
 
@@ -75,8 +142,28 @@ def test_pretrain_from_the_cli(corpus_dir, tmp_path):
     vocab = build_vocab(SENTENCES + ("xyz",))
     (tmp_path / "vocab.json").write_text(json.dumps(vocab))
     ctc = tmp_path / "ctc"
-    assert main(["finetune", "--corpus", str(corpus_dir), "--init_from", str(out), "--output_dir", str(ctc),
-                 "--vocab", str(tmp_path / "vocab.json"), "--max_steps", "2", "--per_device_train_batch_size", "4",
-                 "--use_cpu", "--report_to", "none"]) == 0
+    assert (
+        main(
+            [
+                "finetune",
+                "--corpus",
+                str(corpus_dir),
+                "--init_from",
+                str(out),
+                "--output_dir",
+                str(ctc),
+                "--vocab",
+                str(tmp_path / "vocab.json"),
+                "--max_steps",
+                "2",
+                "--per_device_train_batch_size",
+                "4",
+                "--use_cpu",
+                "--report_to",
+                "none",
+            ]
+        )
+        == 0
+    )
     assert (ctc / "model.safetensors").exists()
     assert json.loads((ctc / "config.json").read_text())["vocab_size"] == len(vocab)

@@ -20,20 +20,37 @@ from .synthetic import SENTENCES, tone_corpus
 
 
 def _model(processor, **overrides):
-    config = quiet_tiny_config(vocab_size=len(processor.tokenizer), pad_token_id=processor.tokenizer.pad_token_id,
-                               **overrides)
+    config = quiet_tiny_config(
+        vocab_size=len(processor.tokenizer), pad_token_id=processor.tokenizer.pad_token_id, **overrides
+    )
     torch.manual_seed(0)
     return LogMelWav2Vec2ForCTC(config)
 
 
 def _trainer(model, processor, dataset, tmp_path, **args):
-    settings = dict(max_steps=1, per_device_batch_size=4, learning_rate=1.0, warmup_steps=0, logging_steps=1,
-                    device="cpu", optim="sgd", lr_scheduler_type="constant", max_grad_norm=0.0, weight_decay=0.0,
-                    train_sampling_strategy="sequential", disable_tqdm=True)
+    settings = dict(
+        max_steps=1,
+        per_device_batch_size=4,
+        learning_rate=1.0,
+        warmup_steps=0,
+        logging_steps=1,
+        device="cpu",
+        optim="sgd",
+        lr_scheduler_type="constant",
+        max_grad_norm=0.0,
+        weight_decay=0.0,
+        train_sampling_strategy="sequential",
+        disable_tqdm=True,
+    )
     settings.update(args)
     training_args = make_training_args(str(tmp_path), **settings)
-    return CTCTrainer(model=model, args=training_args, data_collator=DataCollatorCTC(processor),
-                      train_dataset=dataset, processing_class=processor)
+    return CTCTrainer(
+        model=model,
+        args=training_args,
+        data_collator=DataCollatorCTC(processor),
+        train_dataset=dataset,
+        processing_class=processor,
+    )
 
 
 def test_required_frames_counts_repeats():
@@ -42,8 +59,9 @@ def test_required_frames_counts_repeats():
 
 
 @pytest.mark.parametrize("micro_batch,accepts_loss_kwargs", [(2, False), (3, True)])
-def test_gradient_accumulation_matches_the_doubled_batch(processor, prepared, tmp_path, micro_batch,
-                                                          accepts_loss_kwargs):
+def test_gradient_accumulation_matches_the_doubled_batch(
+    processor, prepared, tmp_path, micro_batch, accepts_loss_kwargs
+):
     """GA=2 over 4 utterances == one batch of 4: same logged loss, same update (SGD, lr 1, no clipping), to 1e-5.
 
     Micro-batches 2+2, and 3+1 (where a per-batch mean divided by the accumulation steps would be wrong), with
@@ -57,8 +75,14 @@ def test_gradient_accumulation_matches_the_doubled_batch(processor, prepared, tm
     for batch, accumulation in ((4, 1), (micro_batch, 2)):
         model = copy.deepcopy(start)
         model.accepts_loss_kwargs = accepts_loss_kwargs
-        trainer = _trainer(model, processor, dataset, tmp_path / f"b{batch}", per_device_batch_size=batch,
-                           gradient_accumulation_steps=accumulation)
+        trainer = _trainer(
+            model,
+            processor,
+            dataset,
+            tmp_path / f"b{batch}",
+            per_device_batch_size=batch,
+            gradient_accumulation_steps=accumulation,
+        )
         trainer.train()
         loss = [h["loss"] for h in trainer.state.log_history if "loss" in h][0]
         results.append((loss, {k: v.detach().clone() for k, v in model.named_parameters()}))
@@ -81,8 +105,16 @@ def test_over_long_labels_are_skipped_and_counted(processor, prepared, tmp_path,
     too_long = prepared.select([0, 1]).map(lambda ex: {"labels": [3, 4] * 200})  # 400 labels, ~60 frames
     dataset = prepared.select([2, 3, 4, 5]).to_list() + too_long.to_list()
     model = _model(processor)
-    trainer = _trainer(model, processor, dataset, tmp_path, max_steps=2, per_device_batch_size=3,
-                       learning_rate=1e-3, optim="adamw_torch")
+    trainer = _trainer(
+        model,
+        processor,
+        dataset,
+        tmp_path,
+        max_steps=2,
+        per_device_batch_size=3,
+        learning_rate=1e-3,
+        optim="adamw_torch",
+    )
     with caplog.at_level(logging.WARNING):
         trainer.train()
     logs = [h for h in trainer.state.log_history if "loss" in h]
@@ -108,9 +140,20 @@ def test_finetune_learns_the_tone_corpus(processor, raw_corpus, tmp_path):
     corpus = DatasetDict({"train": raw_corpus, "validation": tone_corpus(copies=1, seed=7)})
     out = tmp_path / "ctc"
     model, history = finetune(
-        corpus, processor, None, str(out), max_steps=150, config=quiet_tiny_config(), freeze_feature_encoder=False,
-        per_device_batch_size=8, learning_rate=3e-3, logging_steps=10, eval_steps=150, save_steps=75,
-        device="cpu", disable_tqdm=True,
+        corpus,
+        processor,
+        None,
+        str(out),
+        max_steps=150,
+        config=quiet_tiny_config(),
+        freeze_feature_encoder=False,
+        per_device_batch_size=8,
+        learning_rate=3e-3,
+        logging_steps=10,
+        eval_steps=150,
+        save_steps=75,
+        device="cpu",
+        disable_tqdm=True,
     )
     losses = [h["loss"] for h in history if "loss" in h]
     assert losses[-1] < losses[0] / 10, losses
@@ -145,16 +188,33 @@ def test_freeze_feature_encoder_and_spec_augment(processor, raw_corpus, tmp_path
 
     model = load_ctc_model(None, processor.tokenizer, quiet_tiny_config(), mask_time_prob=0.3, mask_feature_prob=0.2)
     assert model.config.mask_time_prob == 0.3 and model.config.mask_feature_prob == 0.2
-    model, _ = finetune(raw_corpus, processor, model, str(tmp_path), max_steps=2, per_device_batch_size=4,
-                        freeze_feature_encoder=True, device="cpu", disable_tqdm=True)
+    model, _ = finetune(
+        raw_corpus,
+        processor,
+        model,
+        str(tmp_path),
+        max_steps=2,
+        per_device_batch_size=4,
+        freeze_feature_encoder=True,
+        device="cpu",
+        disable_tqdm=True,
+    )
     assert all(not p.requires_grad for p in model.wav2vec2.feature_encoder.parameters())
     assert model.lm_head.weight.requires_grad
 
 
 def test_batches_by_total_duration(processor, prepared, tmp_path):
     bound = 4.0
-    trainer = _trainer(_model(processor), processor, prepared, tmp_path, max_steps=3, learning_rate=1e-3,
-                       optim="adamw_torch", per_device_batch_size=2)
+    trainer = _trainer(
+        _model(processor),
+        processor,
+        prepared,
+        tmp_path,
+        max_steps=3,
+        learning_rate=1e-3,
+        optim="adamw_torch",
+        per_device_batch_size=2,
+    )
     trainer.max_seconds_per_batch = bound
     hop = processor.feature_extractor.hop_length / processor.feature_extractor.sampling_rate
     sizes = []
@@ -196,8 +256,10 @@ def test_compute_metrics_uses_the_shipped_metric_scripts(processor):
     width = max(map(len, labels))
     label_ids = np.array([ids + [-100] * (width - len(ids)) for ids in labels])
     blank = tokenizer.pad_token_id
-    frames = [[tokenizer.convert_tokens_to_ids(c) for c in "a|ccab"] + [blank, -100],
-              [tokenizer.convert_tokens_to_ids(c) for c in "bad|ac"] + [blank, blank]]  # "a cab", "bad ac"
+    frames = [
+        [tokenizer.convert_tokens_to_ids(c) for c in "a|ccab"] + [blank, -100],
+        [tokenizer.convert_tokens_to_ids(c) for c in "bad|ac"] + [blank, blank],
+    ]  # "a cab", "bad ac"
     metrics = make_compute_metrics(processor)(EvalPrediction(predictions=np.array(frames), label_ids=label_ids))
     assert metrics["wer"] == pytest.approx(1 / 4) and metrics["cer"] == pytest.approx(1 / 12)
 
@@ -210,10 +272,23 @@ def test_checkpoints_are_renamed_into_place_before_any_hub_push(processor, prepa
     from transformers import Trainer
 
     pushed = []
-    monkeypatch.setattr(Trainer, "_push_from_checkpoint",
-                        lambda self, folder: pushed.append((folder, os.path.isfile(f"{folder}/optimizer.pt"))))
-    trainer = _trainer(_model(processor), processor, prepared, tmp_path, max_steps=4, save_steps=2,
-                       save_strategy="steps", save_total_limit=1, learning_rate=1e-3, optim="adamw_torch")
+    monkeypatch.setattr(
+        Trainer,
+        "_push_from_checkpoint",
+        lambda self, folder: pushed.append((folder, os.path.isfile(f"{folder}/optimizer.pt"))),
+    )
+    trainer = _trainer(
+        _model(processor),
+        processor,
+        prepared,
+        tmp_path,
+        max_steps=4,
+        save_steps=2,
+        save_strategy="steps",
+        save_total_limit=1,
+        learning_rate=1e-3,
+        optim="adamw_torch",
+    )
     trainer.args.push_to_hub = True  # only _push_from_checkpoint is reached (patched): no network
     trainer.train()
     assert pushed == [(str(tmp_path / "checkpoint-2"), True), (str(tmp_path / "checkpoint-4"), True)]

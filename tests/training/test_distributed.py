@@ -26,11 +26,31 @@ def _free_port() -> int:
 def test_two_processes_match_one_process(tmp_path):
     accelerate = shutil.which("accelerate", path=os.path.dirname(sys.executable)) or shutil.which("accelerate")
     assert accelerate, "accelerate's launcher is not installed"
-    env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
-           "TOKENIZERS_PARALLELISM": "false"}
-    command = [accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-               "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
-               "-m", "tests.training.ddp_script", str(tmp_path)]
+    env = {
+        **os.environ,
+        "ACCELERATE_USE_CPU": "1",
+        "OMP_NUM_THREADS": "1",
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    command = [
+        accelerate,
+        "launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "--main_process_port",
+        str(_free_port()),
+        "-m",
+        "tests.training.ddp_script",
+        str(tmp_path),
+    ]
     process = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=400)
     assert process.returncode == 0, process.stderr[-4000:]
     reports = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
@@ -46,7 +66,10 @@ def test_two_processes_match_one_process(tmp_path):
         assert ctc == pytest.approx(losses(ctc_single), abs=1e-5, rel=0)
         pretraining = {int(k): v for k, v in report["pretrain"].items()}
         assert pretraining == pytest.approx(losses(pretraining_single), abs=1e-5, rel=0)
-    assert reports[0]["ctc_skipped"][-1] == [h for h in ctc_single if "skipped_utterances" in h][-1][
-        "skipped_utterances"] > 0
+    assert (
+        reports[0]["ctc_skipped"][-1]
+        == [h for h in ctc_single if "skipped_utterances" in h][-1]["skipped_utterances"]
+        > 0
+    )
     masked_single = [h["num_masked_frames"] for h in pretraining_single if "num_masked_frames" in h]
     assert reports[0]["pretrain_masked"] == masked_single

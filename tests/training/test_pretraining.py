@@ -31,8 +31,17 @@ def _pretraining_config(**overrides):
 
 def test_pretraining_loss_falls_and_codebook_stays_alive(tmp_path):
     config = _pretraining_config(hidden_dropout=0.1)
-    model, history = pretrain(tone_corpus(copies=3), config, str(tmp_path), max_steps=80, per_device_batch_size=8,
-                              learning_rate=2e-3, logging_steps=10, device="cpu", disable_tqdm=True)
+    model, history = pretrain(
+        tone_corpus(copies=3),
+        config,
+        str(tmp_path),
+        max_steps=80,
+        per_device_batch_size=8,
+        learning_rate=2e-3,
+        logging_steps=10,
+        device="cpu",
+        disable_tqdm=True,
+    )
     logs = [h for h in history if "loss" in h]
     assert len(logs) == 8
     assert logs[-1]["loss"] < 0.6 * logs[0]["loss"], [h["loss"] for h in logs]
@@ -67,8 +76,23 @@ def test_codebook_collapse_alarm(caplog):
     at_chance = {"loss": 2.3, "codevector_perplexity": 12.0, "contrastive_accuracy": 0.1}
     flags = []
     with caplog.at_level(logging.WARNING):
-        for step, logs in enumerate([healthy, collapsed, collapsed, healthy, collapsed, collapsed, collapsed,
-                                     collapsed, healthy, at_chance, at_chance, at_chance], start=1):
+        for step, logs in enumerate(
+            [
+                healthy,
+                collapsed,
+                collapsed,
+                healthy,
+                collapsed,
+                collapsed,
+                collapsed,
+                collapsed,
+                healthy,
+                at_chance,
+                at_chance,
+                at_chance,
+            ],
+            start=1,
+        ):
             logs = dict(logs)
             state.global_step = step
             state.log_history.append({**logs, "step": step})
@@ -96,12 +120,25 @@ def test_loss_per_masked_frame_is_normalised_over_the_accumulated_batch(tmp_path
         model = copy.deepcopy(start)
         model.quantizer.eval()
         model.quantizer.train = lambda mode=True, q=model.quantizer: q  # stays in eval mode (argmax codes)
-        args = make_training_args(str(tmp_path / f"{batch}"), 1, batch, 1.0, warmup_steps=0, logging_steps=1,
-                                  device="cpu", optim="sgd", max_grad_norm=0.0, weight_decay=0.0,
-                                  train_sampling_strategy="sequential", gradient_accumulation_steps=accumulation,
-                                  remove_unused_columns=False, disable_tqdm=True)
-        trainer = PretrainingTrainer(model=model, args=args, data_collator=PerExampleMaskCollator(config),
-                                     train_dataset=dataset)
+        args = make_training_args(
+            str(tmp_path / f"{batch}"),
+            1,
+            batch,
+            1.0,
+            warmup_steps=0,
+            logging_steps=1,
+            device="cpu",
+            optim="sgd",
+            max_grad_norm=0.0,
+            weight_decay=0.0,
+            train_sampling_strategy="sequential",
+            gradient_accumulation_steps=accumulation,
+            remove_unused_columns=False,
+            disable_tqdm=True,
+        )
+        trainer = PretrainingTrainer(
+            model=model, args=args, data_collator=PerExampleMaskCollator(config), train_dataset=dataset
+        )
         trainer.train()
         results.append((trainer.state.log_history[0], {k: v.detach().clone() for k, v in model.named_parameters()}))
     (log_full, params_full), (log_ga, params_ga) = results

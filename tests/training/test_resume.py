@@ -24,9 +24,24 @@ def test_killed_run_resumes_with_the_same_losses(mode, tmp_path):
     out = tmp_path / "killed"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     process = subprocess.run(
-        [sys.executable, "-m", "tests.training.resume_driver", mode, str(out), "--max_steps", str(max_steps),
-         "--save_steps", str(save_steps), "--kill_at", str(kill_at)],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "tests.training.resume_driver",
+            mode,
+            str(out),
+            "--max_steps",
+            str(max_steps),
+            "--save_steps",
+            str(save_steps),
+            "--kill_at",
+            str(kill_at),
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert process.returncode == -signal.SIGKILL, process.stderr[-3000:]
     names = sorted(os.listdir(out))

@@ -39,9 +39,20 @@ def test_progress_is_the_larger_of_steps_and_time(monkeypatch):
 
 def test_training_stops_on_time_with_the_schedule_run_out(tmp_path):
     budget = TimeBudget(4.0, warmup=0.2)
-    model, history = finetune(tone_corpus(copies=1), make_processor(), None, str(tmp_path), 100_000,
-                              config=quiet_tiny_config(), per_device_batch_size=4, learning_rate=1e-3,
-                              logging_steps=1, device="cpu", time_budget=budget, disable_tqdm=True)
+    model, history = finetune(
+        tone_corpus(copies=1),
+        make_processor(),
+        None,
+        str(tmp_path),
+        100_000,
+        config=quiet_tiny_config(),
+        per_device_batch_size=4,
+        learning_rate=1e-3,
+        logging_steps=1,
+        device="cpu",
+        time_budget=budget,
+        disable_tqdm=True,
+    )
     logs = [h for h in history if "learning_rate" in h]
     steps = max(h["step"] for h in history if "step" in h)
     assert 1 <= steps < 100_000 and budget.elapsed() >= 4.0
