@@ -91,6 +91,21 @@ def labelled_train(data: CorpusStage) -> datasets.Dataset:
     return (data.prepared if data.prepared is not None else data.corpus)["train"]
 
 
+def _run_options(settings: DemoSettings, seconds: float) -> dict[str, Any]:
+    """What both training stages pass alike; the time budget starts now, so data preparation is paid from it."""
+    budget = TimeBudget(seconds, warmup=settings.warmup)
+    budget.start()
+    return dict(
+        logging_steps=10,
+        seed=settings.seed,
+        device=training_device(settings),
+        augmentation=settings.augmentation(),
+        time_budget=budget,
+        dataloader_num_workers=settings.dataloader_workers,
+        bf16=settings.bf16,
+    )
+
+
 def training_device(settings: DemoSettings) -> str | None:
     if settings.device == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda was asked for, but torch sees no CUDA device")
@@ -107,8 +122,6 @@ def pretraining_stage(
     source = data.prepared if data.prepared is not None else data.corpus
     columns = ["input_features" if data.prepared is not None else "audio", "duration"]
     pool = [source[name].select_columns(columns) for name in ("train", "unlabelled") if name in source]
-    budget = TimeBudget(seconds, warmup=settings.warmup)
-    budget.start()
     model, log = pretrain(
         datasets.concatenate_datasets(pool),
         settings.model_config(),
@@ -117,14 +130,8 @@ def pretraining_stage(
         feature_extractor=data.processor.feature_extractor,
         max_seconds_per_batch=settings.pretrain_seconds_per_batch,
         learning_rate=settings.pretrain_learning_rate,
-        logging_steps=10,
         eval_split=None,
-        seed=settings.seed,
-        device=training_device(settings),
-        augmentation=settings.augmentation(),
-        time_budget=budget,
-        dataloader_num_workers=settings.dataloader_workers,
-        bf16=settings.bf16,
+        **_run_options(settings, seconds),
     )
     return model, log
 
@@ -135,8 +142,6 @@ def finetuning_stage(
     """CTC fine-tuning on the labelled train split (from the pretrained encoder when there is one)."""
     source = data.prepared if data.prepared is not None else data.corpus
     labelled = datasets.DatasetDict({"train": labelled_train(data), "validation": source["validation"]})
-    budget = TimeBudget(seconds, warmup=settings.warmup)
-    budget.start()
     model, log = finetune(
         labelled,
         data.processor,
@@ -148,14 +153,8 @@ def finetuning_stage(
         mask_time_prob=settings.finetune_mask_time_prob,
         max_seconds_per_batch=settings.finetune_seconds_per_batch,
         learning_rate=settings.finetune_learning_rate,
-        logging_steps=10,
         eval_steps=settings.eval_steps,
-        seed=settings.seed,
-        device=training_device(settings),
-        augmentation=settings.augmentation(),
-        time_budget=budget,
-        dataloader_num_workers=settings.dataloader_workers,
-        bf16=settings.bf16,
+        **_run_options(settings, seconds),
     )
     model.eval()
     return model, log
