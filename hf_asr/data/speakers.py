@@ -53,6 +53,15 @@ def speaker_voice(speaker_id: str) -> str:
     return speaker_id.rsplit(":", 2)[0]
 
 
+def voice_family(speaker_id: str) -> str:
+    """The group a per-voice table pools a speaker into: a flite voice, or an espeak-ng variant over all accents
+    ("espeak-ng:en-us+m7:s1.02:p0.95" -> "espeak-ng:+m7"; no variant -> "espeak-ng:+default")."""
+    engine, name = speaker_voice(speaker_id).split(":", 1)
+    if engine != ESPEAK:
+        return f"{engine}:{name}"
+    return f"{engine}:+{name.partition('+')[2] or 'default'}"
+
+
 def matches_heldout(engine: str, name: str, patterns: Sequence[str]) -> bool:
     """Whether engine voice `name` of `engine` is held out by one of `patterns` (see the module docstring)."""
     accent, _, variant = name.partition("+")
@@ -170,6 +179,7 @@ __all__ = [
     "draw_speakers",
     "default_voices",
     "matches_heldout",
+    "voice_family",
     "voice_name",
     "speaker_voice",
     "DEFAULT_HELDOUT",

@@ -18,7 +18,7 @@ import torch
 from ..data.audio import audio_array
 from ..data.features import cached_datasets, prepare_dataset
 from ..data.speaker_corpus import build_speaker_corpus, corpus_info, read_lm_text
-from ..data.speakers import speaker_voice
+from ..data.speakers import speaker_voice, voice_family
 from ..data.vocab import build_tokenizer
 from ..decoding.evaluation import CTCEvaluation, evaluate_ctc
 from ..decoding.lm_building import build_lm, read_unigrams
@@ -197,10 +197,11 @@ def evaluation_stage(
 
 
 def per_voice_table(evaluations: dict[str, CTCEvaluation]) -> list[dict[str, Any]]:
-    """One row per engine voice of each test split (speed/pitch settings pooled), marked seen or unseen."""
+    """One row per voice of each test split, marked seen or unseen: flite voices, espeak-ng variants (accents,
+    speeds and pitches pooled, see `speakers.voice_family`)."""
     rows = []
     for split, evaluation in evaluations.items():
-        for voice, scores in evaluation.by_group(speaker_voice).items():
+        for voice, scores in evaluation.by_group(voice_family).items():
             rows.append({"split": split, "voice": voice, "seen_in_train": split != "test", **scores})
     return rows
 

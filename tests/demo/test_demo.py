@@ -5,6 +5,7 @@ import json
 import pytest
 from PIL import Image
 
+from hf_asr.data.speakers import voice_family
 from hf_asr.demo.commands import parse_overrides
 from hf_asr.demo.run import run_demo
 from hf_asr.demo.settings import demo_settings, resolve_preset
@@ -65,8 +66,10 @@ def test_demo_end_to_end_at_toy_size(tmp_path):
         assert saved["wer_lm"] == pytest.approx(rescored["wer"])
     per_voice = saved["per_voice"]
     assert sum(r["n_utterances"] for r in per_voice if not r["seen_in_train"]) == saved["n_test_utterances"]
-    assert {r["voice"] for r in per_voice if not r["seen_in_train"]} <= set(saved["test_voices"])
-    assert {r["voice"] for r in per_voice if r["seen_in_train"]} <= set(saved["train_voices"])
+    speakers = json.loads((out / "corpus" / "corpus_info.json").read_text())["voices"]
+    for split, seen in (("test", False), ("test_seen_voices", True)):
+        rows = {r["voice"] for r in per_voice if r["seen_in_train"] is seen}
+        assert rows == {voice_family(speaker) for speaker in speakers[split]}
     assert saved["lm_vocabulary_size"] > 1000  # the LM covers the whole open-vocabulary text, not the corpus
     markdown = (out / "report.md").read_text()
     assert "| beam search + KenLM |" in markdown and "## Per voice" in markdown
