@@ -92,37 +92,33 @@ def _build_lm(args: argparse.Namespace) -> int:
 
 
 def _tune_lm(args: argparse.Namespace) -> int:
-    from transformers import AutoFeatureExtractor, AutoModelForCTC
+    from transformers import AutoModelForCTC, AutoProcessor
 
     from ..data.loading import load_corpus
-    from ..data.text import normalize_transcript
     from ..modeling.lm_decoder import LMDecoder
-    from .inference import compute_logits
-    from .tuning import DEFAULT_ALPHAS, DEFAULT_BETAS, greedy_wer, tune_alpha_beta
+    from .evaluation import evaluate_ctc
+    from .tuning import DEFAULT_ALPHAS, DEFAULT_BETAS, tune_alpha_beta
 
     decoder = LMDecoder.from_pretrained(args.model)
     model = AutoModelForCTC.from_pretrained(args.model)
-    feature_extractor = AutoFeatureExtractor.from_pretrained(args.model)
+    processor = AutoProcessor.from_pretrained(args.model)
     corpus = load_corpus(args.dataset, split=args.split, audio_column=args.audio_column, text_column=args.text_column)
     if args.max_utterances:
         corpus = corpus.select(range(min(args.max_utterances, len(corpus))))
-    examples = [corpus[i] for i in range(len(corpus))]
-    waveforms = [e[args.audio_column]["array"] for e in examples]
-    references = [normalize_transcript(e[args.text_column]) for e in examples]
-    logits = compute_logits(model, feature_extractor, waveforms, feature_extractor.sampling_rate)
+    evaluation = evaluate_ctc(model, processor, corpus, text_column=args.text_column, audio_column=args.audio_column)
     search = {"beam_width": args.beam_width} if args.beam_width else {}
     result = tune_alpha_beta(
         decoder,
-        logits,
-        references,
+        evaluation.logits,
+        evaluation.references,
         alphas=args.alphas or DEFAULT_ALPHAS,
         betas=args.betas or DEFAULT_BETAS,
         num_processes=args.num_processes,
         **search,
     )
-    print(f"WER (%) on {len(references)} utterances of {args.dataset} [{args.split}]:")
+    print(f"WER (%) on {len(evaluation.references)} utterances of {args.dataset} [{args.split}]:")
     print(result.table())
-    print(f"greedy (no LM): {100 * greedy_wer(logits, references, decoder.labels):.2f}%")
+    print(f"greedy (no LM): {100 * evaluation.scores['wer_greedy']:.2f}%")
     print(f"best: alpha={result.alpha:g} beta={result.beta:g} WER={100 * result.wer:.2f}%")
     if not args.dry_run:
         decoder.set_params(alpha=result.alpha, beta=result.beta)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..data.audio import audio_array
+from ..data.text import normalize_transcript
 from ..metrics import error_rates
 from .inference import compute_logits
 
@@ -82,9 +83,10 @@ def evaluate_ctc(
     progress: bool = True,
 ) -> CTCEvaluation:
     """Greedy transcripts of every utterance of `split` (a `datasets` split with audio and text columns) and, with
-    `decoder` (an `LMDecoder` or any object with `decode_batch`), LM transcripts; references are the text column."""
+    `decoder` (an `LMDecoder` or any object with `decode_batch`), LM transcripts; references are the text column,
+    normalised as labels are (`normalize_transcript`)."""
     waveforms, rate = split_audio(split, audio_column)
-    references = list(split.select_columns([text_column])[text_column])
+    references = [normalize_transcript(text) for text in split.select_columns([text_column])[text_column]]
     speakers = list(split.select_columns(["speaker"])["speaker"]) if "speaker" in split.column_names else None
     logits = compute_logits(model, processor.feature_extractor, waveforms, rate, batch_size, progress)
     return transcribe_logits(logits, references, processor.tokenizer, decoder, speakers, num_processes)

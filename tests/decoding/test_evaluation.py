@@ -40,7 +40,7 @@ def test_evaluate_ctc_runs_the_model_on_a_split(tokenizer):
                 {"array": rng.standard_normal(n).astype(np.float32) * 0.1, "sampling_rate": 16000}
                 for n in (8000, 12000, 4000)
             ],
-            "text": ["abc", "de f", "g"],
+            "text": ["ABC", "de, f", "g!"],  # references are normalised as labels are
         }
     )
     processor = LogMelWav2Vec2Processor(LogMelFeatureExtractor(), tokenizer)
