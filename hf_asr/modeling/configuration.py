@@ -10,6 +10,8 @@ import math
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 
+POSITION_EMBEDDINGS = ("conv", "depthwise", "rotary")  # see positional.py
+
 
 @strict
 class LogMelWav2Vec2Config(PreTrainedConfig):
@@ -29,6 +31,9 @@ class LogMelWav2Vec2Config(PreTrainedConfig):
     num_hidden_layers: int = 12
     num_attention_heads: int = 12
     intermediate_size: int = 3072
+    # Positional information: "conv" (wav2vec 2.0's grouped conv, num_conv_pos_embeddings wide), "depthwise"
+    # (depthwise + pointwise conv, same width, a fraction of the cost) or "rotary" (RoPE in attention, no conv).
+    position_embedding: str = "conv"
     num_conv_pos_embeddings: int = 128
     num_conv_pos_embedding_groups: int = 16
     hidden_dropout: float | int = 0.1
@@ -87,7 +92,16 @@ class LogMelWav2Vec2Config(PreTrainedConfig):
             raise ValueError(
                 f"hidden_size={self.hidden_size} is not divisible by num_attention_heads={self.num_attention_heads}"
             )
-        if self.hidden_size % self.num_conv_pos_embedding_groups:
+        if self.position_embedding not in POSITION_EMBEDDINGS:
+            raise ValueError(
+                f"position_embedding must be one of {POSITION_EMBEDDINGS}, got {self.position_embedding!r}"
+            )
+        if self.position_embedding == "rotary" and (self.hidden_size // self.num_attention_heads) % 2:
+            raise ValueError(
+                f"position_embedding='rotary' needs an even head size; hidden_size={self.hidden_size} / "
+                f"num_attention_heads={self.num_attention_heads} is odd"
+            )
+        if self.position_embedding == "conv" and self.hidden_size % self.num_conv_pos_embedding_groups:
             raise ValueError(
                 f"hidden_size={self.hidden_size} is not divisible by "
                 f"num_conv_pos_embedding_groups={self.num_conv_pos_embedding_groups}"

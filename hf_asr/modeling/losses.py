@@ -66,10 +66,12 @@ def contrastive_loss(
         if target_ids is not None:
             negative_ids = target_ids.gather(1, negative_indices.flatten(1)).view_as(negative_indices)
             negatives = negatives.masked_fill(negative_ids == target_ids[..., None], float("-inf"))
-        logits = torch.cat([positive, negatives], dim=-1)[mask]  # (N, K + 1)
-        zeros = torch.zeros(logits.shape[0], dtype=torch.long, device=logits.device)
-        loss = F.cross_entropy(logits, zeros, reduction="sum")
-        correct = (logits.argmax(-1) == 0).sum()
+        logits = torch.cat([positive, negatives], dim=-1)  # (B, T, K + 1), the positive first
+        # Every frame's loss, weighted by the mask (no boolean indexing: static shapes for torch.compile).
+        mask = mask.to(logits.device)
+        frame_losses = torch.logsumexp(logits, dim=-1) - logits[..., 0]  # (B, T) cross-entropy against index 0
+        loss = (frame_losses * mask).sum()
+        correct = ((logits.argmax(-1) == 0) & mask).sum()
     return loss, correct
 
 
@@ -89,20 +91,81 @@ def ctc_loss(
         labels: (B, S) label ids, -100 (or any negative) where padded.
         reduction: "mean" (per target length, then batch mean, as torch), "sum" or "none".
     """
-    valid = labels >= 0
-    label_lengths = valid.sum(-1)
-    flat_labels = labels.masked_select(valid)
+    label_lengths = (labels >= 0).sum(-1)
     log_probs = F.log_softmax(logits.float(), dim=-1).transpose(0, 1)  # (T, B, V)
-    with torch.backends.cudnn.flags(enabled=False):
-        return F.ctc_loss(
-            log_probs,
-            flat_labels,
-            logit_lengths,
-            label_lengths,
-            blank=blank_id,
-            reduction=reduction,
-            zero_infinity=zero_infinity,
-        )
+    # Padded (B, S) targets rather than concatenated ones: torch never hands this form to cuDNN's CTC, whose
+    # blank and length rules differ.
+    arguments = (log_probs, labels.clamp(min=0), logit_lengths, label_lengths, blank_id, zero_infinity)
+    if torch.compiler.is_compiling():
+        losses = _compiled_ctc_losses(*arguments)  # an opaque op: torch's CTC has data-dependent shapes
+    else:
+        losses = F.ctc_loss(*arguments[:5], reduction="none", zero_infinity=zero_infinity)
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return losses.sum()
+    if reduction == "mean":  # torch's: per target length, then the batch mean
+        return (losses / label_lengths.clamp(min=1).to(losses)).mean()
+    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+@torch.library.custom_op("hf_asr::ctc_losses", mutates_args=())
+def _compiled_ctc_losses(
+    log_probs: torch.Tensor,
+    targets: torch.Tensor,
+    input_lengths: torch.Tensor,
+    target_lengths: torch.Tensor,
+    blank: int,
+    zero_infinity: bool,
+) -> torch.Tensor:
+    """torch's CTC loss per utterance (B,) behind a custom op whose output shape is known to the compiler."""
+    return F.ctc_loss(
+        log_probs, targets, input_lengths, target_lengths, blank, reduction="none", zero_infinity=zero_infinity
+    )
+
+
+@_compiled_ctc_losses.register_fake
+def _(log_probs, targets, input_lengths, target_lengths, blank, zero_infinity):
+    return log_probs.new_empty(log_probs.shape[1])
+
+
+@torch.library.custom_op("hf_asr::ctc_losses_backward", mutates_args=())
+def _compiled_ctc_losses_backward(
+    grad: torch.Tensor,
+    log_probs: torch.Tensor,
+    targets: torch.Tensor,
+    input_lengths: torch.Tensor,
+    target_lengths: torch.Tensor,
+    blank: int,
+    zero_infinity: bool,
+) -> torch.Tensor:
+    """d(losses · grad)/d(log_probs) by torch's own CTC kernels (the forward is run again for its alphas)."""
+    nll, log_alpha = torch.ops.aten._ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, zero_infinity)
+    return torch.ops.aten._ctc_loss_backward(
+        grad, log_probs, targets, input_lengths, target_lengths, nll, log_alpha, blank, zero_infinity
+    )
+
+
+@_compiled_ctc_losses_backward.register_fake
+def _(grad, log_probs, targets, input_lengths, target_lengths, blank, zero_infinity):
+    return torch.empty_like(log_probs)
+
+
+def _ctc_setup_context(ctx, inputs, output) -> None:
+    log_probs, targets, input_lengths, target_lengths, blank, zero_infinity = inputs
+    ctx.save_for_backward(log_probs, targets, input_lengths, target_lengths)
+    ctx.blank, ctx.zero_infinity = blank, zero_infinity
+
+
+def _ctc_backward(ctx, grad):
+    log_probs, targets, input_lengths, target_lengths = ctx.saved_tensors
+    gradient = _compiled_ctc_losses_backward(
+        grad, log_probs, targets, input_lengths, target_lengths, ctx.blank, ctx.zero_infinity
+    )
+    return gradient, None, None, None, None, None
+
+
+_compiled_ctc_losses.register_autograd(_ctc_backward, setup_context=_ctc_setup_context)
 
 
 def ctc_required_frames(labels: torch.Tensor) -> torch.Tensor:

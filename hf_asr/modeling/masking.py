@@ -26,24 +26,27 @@ def compute_span_mask(
     Returns:
         (B, max_length) bool, True on masked frames.
     """
-    lengths = torch.as_tensor(lengths, dtype=torch.long).cpu()
-    mask = torch.zeros(len(lengths), max_length, dtype=torch.bool)
+    device = generator.device if generator is not None else torch.as_tensor(lengths).device
+    lengths = torch.as_tensor(lengths, dtype=torch.long).to(device)
+    batch = lengths.shape[0]
     if mask_prob <= 0 and min_masks <= 0:
-        return mask
-    for row, length in enumerate(lengths.tolist()):
-        if length <= 0:
-            continue
-        span = min(span_length, length)
-        wanted = mask_prob * length / span + torch.rand((), generator=generator).item()
-        num_spans = max(min_masks, int(wanted))
-        num_starts = length - span + 1
-        num_spans = min(num_spans, num_starts)
-        if num_spans <= 0:
-            continue
-        starts = torch.randperm(num_starts, generator=generator)[:num_spans]
-        frames = (starts[:, None] + torch.arange(span)[None, :]).flatten()
-        mask[row, frames] = True
-    return mask
+        return torch.zeros(batch, max_length, dtype=torch.bool, device=device)
+    # Tensor ops only (no per-utterance loop, no .item()): torch.compile traces it without a graph break.
+    spans = lengths.clamp(min=1, max=span_length)  # (B,) a short utterance gets one span over all of it
+    num_starts = (lengths - spans + 1).clamp(min=0)  # (B,) admissible span starts
+    wanted = mask_prob * lengths / spans + torch.rand(batch, generator=generator, device=device)
+    num_spans = torch.minimum(wanted.long().clamp(min=min_masks), num_starts)  # (B,)
+    # A uniform draw of num_spans distinct starts: the num_spans best random scores among admissible starts.
+    positions = torch.arange(max_length, device=device)
+    scores = torch.rand(batch, max_length, generator=generator, device=device)
+    scores = scores.masked_fill(positions[None, :] >= num_starts[:, None], -1.0)
+    ranks = scores.argsort(dim=-1, descending=True).argsort(dim=-1)  # (B, T) rank of each start
+    starts = ranks < num_spans[:, None]  # (B, T) bool
+    # Frame t is masked when a start lies in (t - span, t]: a running count of starts, differenced over the span.
+    counts = torch.nn.functional.pad(starts.long().cumsum(-1), (1, 0))  # (B, T + 1)
+    window_begin = (positions[None, :] + 1 - spans[:, None]).clamp(min=0)  # (B, T)
+    covered = counts[:, 1:] - counts.gather(1, window_begin)
+    return covered > 0
 
 
 def sample_negative_indices(

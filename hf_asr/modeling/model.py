@@ -15,8 +15,9 @@ from .feature_encoder import ConvFeatureEncoder, FeatureProjection, conv_output_
 from .losses import contrastive_loss, ctc_utterance_losses, diversity_loss
 from .masking import compute_span_mask, sample_negative_indices
 from .outputs import LogMelWav2Vec2BaseModelOutput, LogMelWav2Vec2CTCOutput, LogMelWav2Vec2ForPreTrainingOutput
+from .positional import ConvPositionalEmbedding
 from .quantizer import GumbelVectorQuantizer
-from .transformer import ConvPositionalEmbedding, TransformerEncoder
+from .transformer import TransformerEncoder
 
 # Everything a Hub folder needs so that each Auto class resolves to the shipped code.
 HUB_AUTO_MAP = {
@@ -101,6 +102,7 @@ class LogMelWav2Vec2Model(LogMelWav2Vec2PreTrainedModel):
             intermediate_size=config.intermediate_size,
             pos_kernel=config.num_conv_pos_embeddings,
             pos_groups=config.num_conv_pos_embedding_groups,
+            position_embedding=config.position_embedding,
             hidden_dropout=config.hidden_dropout,
             attention_dropout=config.attention_dropout,
             activation_dropout=config.activation_dropout,
@@ -134,6 +136,11 @@ class LogMelWav2Vec2Model(LogMelWav2Vec2PreTrainedModel):
             mel_lengths = torch.full((input_features.shape[0],), input_features.shape[1], device=input_features.device)
         else:
             mel_lengths = attention_mask.sum(-1).long()
+        if not torch.compiler.is_compiling():  # the check reads tensor data, which would break a compiled graph
+            self._check_long_enough(mel_lengths)
+        return self.feature_encoder(input_features, mel_lengths)
+
+    def _check_long_enough(self, mel_lengths: torch.Tensor) -> None:
         too_short = (self.encoder_lengths(mel_lengths) <= 0).nonzero().flatten().tolist()
         if too_short:
             raise ValueError(
@@ -141,7 +148,6 @@ class LogMelWav2Vec2Model(LogMelWav2Vec2PreTrainedModel):
                 f"for the conv feature encoder (kernels {self.config.conv_kernel}): each needs at least 1 frame of "
                 f"audio ({self.config.mel_hop_length} samples)."
             )
-        return self.feature_encoder(input_features, mel_lengths)
 
     def contextualize(
         self,
@@ -377,7 +383,8 @@ class LogMelWav2Vec2ForCTC(LogMelWav2Vec2PreTrainedModel):
         logit_lengths = outputs.frame_mask.sum(-1)
         loss = utterance_losses = feasible = None
         if labels is not None:
-            self._check_labels(labels)
+            if not torch.compiler.is_compiling():  # reads tensor data: eager only, as the length check
+                self._check_labels(labels)
             config = self.config
             utterance_losses, feasible = ctc_utterance_losses(
                 logits, logit_lengths, labels, config.pad_token_id, per_label=config.ctc_loss_reduction == "mean"

@@ -7,23 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformers.modeling_layers import GradientCheckpointingLayer
 
-
-class ConvPositionalEmbedding(nn.Module):
-    """Grouped conv over time with weight norm: a relative position signal added to the input."""
-
-    def __init__(self, hidden_size: int, kernel: int, groups: int) -> None:
-        super().__init__()
-        conv = nn.Conv1d(hidden_size, hidden_size, kernel, padding=kernel // 2, groups=groups)
-        self.conv = nn.utils.parametrizations.weight_norm(conv, name="weight", dim=2)
-        self.trim_last = kernel % 2 == 0  # an even kernel with padding k//2 yields one extra frame
-        self.activation = nn.GELU()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, T, C) with padded frames zeroed -> (B, T, C)."""
-        y = self.conv(x.transpose(1, 2))
-        if self.trim_last:
-            y = y[..., :-1]
-        return self.activation(y).transpose(1, 2)
+from .positional import RotaryEmbedding, apply_rotary, build_positional_embedding
 
 
 class SelfAttention(nn.Module):
@@ -36,11 +20,19 @@ class SelfAttention(nn.Module):
         self.out_proj = nn.Linear(hidden_size, hidden_size)
 
     def forward(
-        self, x: torch.Tensor, key_mask: torch.Tensor | None, implementation: str, output_attentions: bool
+        self,
+        x: torch.Tensor,
+        key_mask: torch.Tensor | None,
+        implementation: str,
+        output_attentions: bool,
+        rotary: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """x: (B, T, C); key_mask: (B, T) bool valid keys or None -> (B, T, C), weights (B, H, T, T) or None."""
+        """x: (B, T, C); key_mask: (B, T) bool valid keys or None; rotary: cos, sin (T, d/2) or None
+        -> (B, T, C), weights (B, H, T, T) or None."""
         batch, time, channels = x.shape
         q, k, v = self.qkv(x).view(batch, time, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)  # (B,H,T,d)
+        if rotary is not None:
+            q, k = apply_rotary(q, rotary), apply_rotary(k, rotary)
         mask = key_mask[:, None, None, :] if key_mask is not None else None  # (B, 1, 1, T)
         dropout = self.dropout if self.training else 0.0
         weights = None
@@ -88,16 +80,22 @@ class EncoderLayer(GradientCheckpointingLayer):
         self.dropout = nn.Dropout(hidden_dropout)
 
     def forward(
-        self, x: torch.Tensor, key_mask: torch.Tensor | None, implementation: str, output_attentions: bool = False
+        self,
+        x: torch.Tensor,
+        key_mask: torch.Tensor | None,
+        implementation: str,
+        output_attentions: bool = False,
+        rotary: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        attended, weights = self.attention(self.attention_norm(x), key_mask, implementation, output_attentions)
+        normed = self.attention_norm(x)
+        attended, weights = self.attention(normed, key_mask, implementation, output_attentions, rotary)
         x = x + self.dropout(attended)
         x = x + self.dropout(self.feed_forward(self.feed_forward_norm(x)))
         return x, weights
 
 
 class TransformerEncoder(nn.Module):
-    """Positional conv -> dropout -> pre-LN layers (with layerdrop) -> final LayerNorm."""
+    """Positional conv (or rotary attention) -> dropout -> pre-LN layers (with layerdrop) -> final LayerNorm."""
 
     def __init__(
         self,
@@ -107,6 +105,7 @@ class TransformerEncoder(nn.Module):
         intermediate_size: int,
         pos_kernel: int,
         pos_groups: int,
+        position_embedding: str,
         hidden_dropout: float,
         attention_dropout: float,
         activation_dropout: float,
@@ -114,7 +113,8 @@ class TransformerEncoder(nn.Module):
         layer_norm_eps: float,
     ) -> None:
         super().__init__()
-        self.pos_conv_embed = ConvPositionalEmbedding(hidden_size, pos_kernel, pos_groups)
+        self.pos_conv_embed = build_positional_embedding(position_embedding, hidden_size, pos_kernel, pos_groups)
+        self.rotary = RotaryEmbedding(hidden_size // num_heads) if position_embedding == "rotary" else None
         self.dropout = nn.Dropout(hidden_dropout)
         self.layers = nn.ModuleList(
             EncoderLayer(
@@ -145,11 +145,15 @@ class TransformerEncoder(nn.Module):
         """
         if frame_mask is not None:
             x = x * frame_mask[..., None].to(x.dtype)  # the positional conv must see zeros in padding
-            # Every key valid: leave the mask out so SDPA can take its fastest (flash) kernel.
-            key_mask = None if bool(frame_mask.all()) else frame_mask
+            # Every key valid: leave the mask out so SDPA can take its fastest (flash) kernel. Compiled graphs keep
+            # the mask (the test reads tensor data, which would break the graph).
+            key_mask = frame_mask if torch.compiler.is_compiling() or not bool(frame_mask.all()) else None
         else:
             key_mask = None
-        x = self.dropout(x + self.pos_conv_embed(x))
+        if self.pos_conv_embed is not None:
+            x = x + self.pos_conv_embed(x)
+        x = self.dropout(x)
+        rotary = self.rotary(x.shape[1], x.dtype, x.device) if self.rotary is not None else None
         hidden_states: list[torch.Tensor] = []
         attentions: list[torch.Tensor] = []
         for layer in self.layers:
@@ -157,7 +161,7 @@ class TransformerEncoder(nn.Module):
                 hidden_states.append(x)
             if self.training and self.layerdrop > 0 and torch.rand(()) < self.layerdrop:
                 continue
-            x, weights = layer(x, key_mask, implementation, output_attentions)
+            x, weights = layer(x, key_mask, implementation, output_attentions, rotary)
             if output_attentions:
                 attentions.append(weights)
         x = self.layer_norm(x)

@@ -7,9 +7,9 @@ from hf_asr.modeling.losses import codevector_perplexity
 from .helpers import extract, features, random_waveforms, tiny_config
 
 
-@pytest.fixture
-def ctc_model():
-    return LogMelWav2Vec2ForCTC(tiny_config()).eval()
+@pytest.fixture(params=["conv", "depthwise", "rotary"])
+def ctc_model(request):
+    return LogMelWav2Vec2ForCTC(tiny_config(position_embedding=request.param)).eval()
 
 
 def test_padded_batch_equals_one_by_one_for_encoder_and_ctc_logits(ctc_model):
@@ -35,8 +35,9 @@ def test_logit_count_covers_the_pipeline_ratio(ctc_model):
         assert frames <= round(samples / config.inputs_to_logits_ratio) + 2
 
 
-def test_eager_and_sdpa_attention_agree():
-    config = tiny_config()
+@pytest.mark.parametrize("position_embedding", ["conv", "rotary"])
+def test_eager_and_sdpa_attention_agree(position_embedding):
+    config = tiny_config(position_embedding=position_embedding)
     model = LogMelWav2Vec2Model(config).eval()
     batch = features([8000, 5000])
     with torch.no_grad():
