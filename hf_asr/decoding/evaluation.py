@@ -15,6 +15,7 @@ import numpy as np
 
 from ..data.audio import audio_array
 from ..metrics import error_rates
+from ..modeling.ctc_labels import greedy_ids
 from .inference import compute_logits
 
 
@@ -98,8 +99,10 @@ def transcribe_logits(
     speakers: Sequence[str] | None = None,
     num_processes: int | None = 2,
 ) -> CTCEvaluation:
-    """`CTCEvaluation` of precomputed logits (T_i, V): greedy with the tokenizer, and with `decoder` when given."""
-    greedy = [tokenizer.decode(np.asarray(x).argmax(-1)) for x in logits]
+    """`CTCEvaluation` of precomputed logits (T_i, V): greedy with the tokenizer, and with `decoder` when given.
+
+    NaN/inf logits raise an error naming the utterance (greedy decoding would read them as text or blanks)."""
+    greedy = [tokenizer.decode(greedy_ids(x, len(tokenizer), f"utterance {i}")) for i, x in enumerate(logits)]
     lm = decoder.decode_batch(list(logits), num_processes=num_processes).text if decoder is not None else None
     return CTCEvaluation(list(references), greedy, lm, None if speakers is None else list(speakers), list(logits))
 

@@ -13,6 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from .decoder_options import LM_PARAM_NAMES
+from .lm_decoder_folder import check_kenlm_file
+
 try:  # optional at import time, so a model folder without an LM loads without pyctcdecode/kenlm installed
     import kenlm
     from pyctcdecode import Alphabet, BeamSearchDecoderCTC, LanguageModel
@@ -20,10 +23,8 @@ try:  # optional at import time, so a model folder without an LM loads without p
 except ImportError as _error:  # pragma: no cover - exercised only where the packages are missing
     kenlm = None
     _IMPORT_ERROR: ImportError | None = _error
-    LM_PARAM_NAMES: tuple[str, ...] = ()
 else:
     _IMPORT_ERROR = None
-    LM_PARAM_NAMES = tuple(LanguageModel.JSON_ATTRS)  # alpha, beta, unk_score_offset, score_boundary
 
 
 def require_pyctcdecode() -> None:
@@ -75,13 +76,12 @@ class PyctcdecodeBeamSearch:
 
 
 def load_kenlm(path: Path) -> kenlm.Model:
-    """The KenLM model at `path`; errors name the path."""
-    if not path.is_file():
-        raise FileNotFoundError(f"KenLM model {path} does not exist (build one with `hf-asr build-lm`)")
+    """The KenLM model at `path`; errors name the path (see `check_kenlm_file`)."""
+    check_kenlm_file(path)
     try:
         return kenlm.Model(str(path))
-    except (OSError, RuntimeError) as error:
-        raise ValueError(f"cannot load KenLM model {path}: corrupt or not a KenLM file ({error})") from None
+    except (OSError, RuntimeError, ValueError) as error:  # ValueError: kenlm's UnicodeDecodeError on binary junk
+        raise ValueError(f"cannot load KenLM model {path}: corrupt or not a KenLM file ({error})") from error
 
 
 def lm_words(kenlm_path: Path | None, unigrams: Iterable[str] | None) -> list[str]:
