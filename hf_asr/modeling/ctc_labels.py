@@ -74,15 +74,19 @@ def to_log_probs(logits: Any, num_labels: int, name: str = "utterance 0") -> np.
     array = check_logits(logits, num_labels, name)
     if len(array) == 0:
         return array.astype(np.float32)
-    if (array >= 0).all() and np.allclose(array.sum(axis=1), 1.0, atol=1e-3):
+    with np.errstate(over="ignore"):  # huge logits sum to inf: not probabilities
+        frame_sums = array.sum(axis=1) if (array >= 0).all() else None
+    if frame_sums is not None and np.allclose(frame_sums, 1.0, atol=1e-3):
         raise ValueError(
             f"{name}: these look like probabilities (all >= 0, each frame sums to 1); pass logits or "
             "log-probabilities instead (e.g. np.log(probs) or the model's raw logits)"
         )
-    # In float64, so that finite logits beyond float32's range stay finite; what underflows is log(0) = -inf.
-    peak = array.max(axis=1, keepdims=True)
-    log_probs = array - (peak + np.log(np.exp(array - peak).sum(axis=1, keepdims=True)))
-    return log_probs.astype(np.float32)
+    # In float64, so that finite logits beyond float32's range stay finite; a log-prob too far below its frame's
+    # best to fit (an overflow) becomes -inf, i.e. log(0).
+    with np.errstate(over="ignore"):
+        peak = array.max(axis=1, keepdims=True)
+        log_probs = array - (peak + np.log(np.exp(array - peak).sum(axis=1, keepdims=True)))
+        return log_probs.astype(np.float32)
 
 
 def greedy_ids(logits: Any, num_labels: int, name: str = "utterance 0") -> np.ndarray:
