@@ -96,8 +96,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _build_lm(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .lm_building import build_lm, read_unigrams
 
+    if args.model and not (Path(args.model) / "tokenizer_config.json").is_file():  # checked before the LM is built
+        raise FileNotFoundError(f"--model {args.model} is not a model folder (no tokenizer_config.json there)")
     files = build_lm(
         args.text or args.dataset,
         args.out,

@@ -49,6 +49,32 @@ def flag(name: str, value: Any) -> bool:
     raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
 
 
+def check_strings(name: str, values: Any, *, allow_empty: bool = True) -> list[str]:
+    """`values` (labels, unigrams) as a list of str: a str itself is refused (it would be read as its characters),
+    as is any item that is not a str; `allow_empty=False` also refuses an empty list."""
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise TypeError(f"{name} must be a list of str, got {type(values).__name__} {_short(values)}")
+    values = list(values)
+    for index, value in enumerate(values):
+        if not isinstance(value, str):
+            raise TypeError(f"{name}[{index}] must be a str, got {type(value).__name__} {value!r}")
+    if not values and not allow_empty:
+        raise ValueError(f"{name} is empty")
+    return values
+
+
+def check_labels(labels: Any) -> list[str]:
+    """CTC labels, one per output id (pyctcdecode's convention, see `ctc_labels`): a non-empty list of distinct
+    str. Raises an error naming the first repeated label."""
+    labels = check_strings("labels", labels, allow_empty=False)
+    seen: dict[str, int] = {}
+    for index, label in enumerate(labels):
+        if label in seen:
+            raise ValueError(f"labels[{index}] = {label!r} repeats labels[{seen[label]}]; each label must be distinct")
+        seen[label] = index
+    return labels
+
+
 def check_lm_params(**params: Any) -> dict[str, Any]:
     """alpha (LM weight), beta (word bonus), unk_score_offset: finite numbers; score_boundary: a bool.
 
@@ -115,6 +141,11 @@ def check_grid(name: str, values: Any) -> list[float]:
     if not grid:
         raise ValueError(f"{name} is empty; give at least one value to try")
     return grid
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _refuse_unknown(given: Mapping[str, Any], known: tuple[str, ...], kind: str) -> None:

@@ -61,6 +61,8 @@ class LMDecoder:
             alpha=alpha, beta=beta, unk_score_offset=unk_score_offset, score_boundary=score_boundary
         )
         self.search = {**SEARCH_DEFAULTS, **check_search_settings(**search)}
+        if kenlm_path is not None and not isinstance(kenlm_path, (str, os.PathLike)):
+            raise TypeError(f"kenlm_path must be a path or None, got {type(kenlm_path).__name__} {kenlm_path!r}")
         self.kenlm_path = None if kenlm_path is None else Path(kenlm_path)
         self.unigrams = lm_words(self.kenlm_path, unigrams)
         self._beam_search = PyctcdecodeBeamSearch(

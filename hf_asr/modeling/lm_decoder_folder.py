@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .atomic_write import atomic_write_text, staged_folder
-from .decoder_options import check_lm_params, check_search_settings
+from .decoder_options import check_labels, check_lm_params, check_search_settings
 
 LM_DIR = "language_model"
 ALPHABET_FILE = "alphabet.json"
@@ -74,7 +74,12 @@ def read_decoder_folder(directory: str | os.PathLike) -> DecoderFolder:
     directory = Path(directory)
     lm_dir = directory / LM_DIR
     alphabet_file = directory / ALPHABET_FILE
-    for required in (lm_dir, alphabet_file, lm_dir / ATTRS_FILE, lm_dir / UNIGRAMS_FILE):
+    if not lm_dir.is_dir():
+        raise FileNotFoundError(
+            f"{directory} has no saved LM decoder ({lm_dir} is missing); build one into it with "
+            f"`hf-asr build-lm --text TEXT --out LM_DIR --model {directory}`"
+        )
+    for required in (alphabet_file, lm_dir / ATTRS_FILE, lm_dir / UNIGRAMS_FILE):
         if not required.exists():
             raise FileNotFoundError(f"LM decoder file {required} is missing (write it with save_pretrained)")
     lm_files = sorted(p for p in lm_dir.iterdir() if p.suffix in KENLM_SUFFIXES)
@@ -85,9 +90,10 @@ def read_decoder_folder(directory: str | os.PathLike) -> DecoderFolder:
     alphabet = _read_json_object(alphabet_file)
     if set(alphabet) != ALPHABET_KEYS:
         raise ValueError(f"LM decoder file {alphabet_file} has keys {sorted(alphabet)}, not {sorted(ALPHABET_KEYS)}")
-    labels = alphabet["labels"]
-    if not isinstance(labels, list) or not labels or not all(isinstance(label, str) for label in labels):
-        raise ValueError(f"LM decoder file {alphabet_file}: labels must be a non-empty list of strings, got {labels!r}")
+    try:
+        labels = check_labels(alphabet["labels"])
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"LM decoder file {alphabet_file}: {error}") from error
     search_file = directory / SEARCH_CONFIG_FILE
     return DecoderFolder(
         labels=labels,

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .decoder_options import LM_PARAM_NAMES
+from .decoder_options import LM_PARAM_NAMES, check_labels, check_strings
 from .lm_decoder_folder import check_kenlm_file
 
 try:  # optional at import time, so a model folder without an LM loads without pyctcdecode/kenlm installed
@@ -43,10 +43,16 @@ class PyctcdecodeBeamSearch:
         self, labels: Sequence[str], kenlm_path: Path | None, unigrams: Sequence[str], **lm_params: Any
     ) -> None:
         require_pyctcdecode()
+        labels = check_labels(labels)
         language_model = None
         if kenlm_path is not None:
             language_model = LanguageModel(load_kenlm(kenlm_path), unigrams, **lm_params)
-        self._decoder = BeamSearchDecoderCTC(Alphabet.build_alphabet(list(labels)), language_model)
+        self._decoder = BeamSearchDecoderCTC(Alphabet.build_alphabet(labels), language_model)
+        if len(self.labels) != len(labels):  # pyctcdecode appended a blank: the alphabet no longer fits the logits
+            raise ValueError(
+                f"labels have no CTC blank ('' or <pad>), so they cannot match the model's {len(labels)} outputs; "
+                "build them with ctc_labels(tokenizer)"
+            )
 
     @property
     def labels(self) -> list[str]:
@@ -72,7 +78,8 @@ class PyctcdecodeBeamSearch:
     def decode_beams(self, log_probs: np.ndarray, **settings: Any) -> list[tuple]:
         """pyctcdecode's `decode_beams` on (T, V) log-probs: [(text, lm_state, [(word, (start, end))],
         logit_score, lm_score), ...], best first; `settings` are its keyword arguments (beam_width, ...)."""
-        return self._decoder.decode_beams(log_probs, **settings)
+        with np.errstate(over="ignore"):  # pyctcdecode sums each frame; huge negative log-probs overflow to -inf
+            return self._decoder.decode_beams(log_probs, **settings)
 
 
 def load_kenlm(path: Path) -> kenlm.Model:
@@ -88,7 +95,7 @@ def lm_words(kenlm_path: Path | None, unigrams: Iterable[str] | None) -> list[st
     """The LM's word list, sorted and deduplicated: given, or read from an ARPA file. A binary LM needs them given:
     pyctcdecode cannot read them from it and would silently treat every word as unknown."""
     if unigrams is not None:
-        words = sorted({w.strip() for w in unigrams if w.strip()})
+        words = sorted({w.strip() for w in check_strings("unigrams", unigrams) if w.strip()})
     elif kenlm_path is None:
         return []
     elif kenlm_path.suffix == ".arpa":

@@ -166,3 +166,26 @@ def test_cli_refuses_bad_option_values_before_doing_anything(argv, message, caps
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []  # no LM built, nothing written
+
+
+@pytest.mark.parametrize(
+    "labels, unigrams, error, message",
+    [
+        ("abc", None, TypeError, "labels must be a list of str, got str 'abc'"),
+        ([], None, ValueError, "labels is empty"),
+        (["", "a", 1], None, TypeError, r"labels\[2\] must be a str, got int 1"),
+        (["", "a", "b", "a"], None, ValueError, r"labels\[3\] = 'a' repeats labels\[1\]"),
+        (["a", "b", " "], None, ValueError, "labels have no CTC blank"),
+        (None, None, TypeError, "labels must be a list of str, got NoneType"),
+        (["", " ", "a"], "the cat", TypeError, "unigrams must be a list of str, got str 'the cat'"),
+        (["", " ", "a"], ["the", 3], TypeError, r"unigrams\[1\] must be a str, got int 3"),
+    ],
+)
+def test_bad_labels_and_unigrams_are_named(arpa_path, labels, unigrams, error, message):
+    with pytest.raises(error, match=message):
+        LMDecoder(labels, arpa_path if unigrams is not None else None, unigrams)
+
+
+def test_a_kenlm_path_that_is_not_a_path_is_named(labels):
+    with pytest.raises(TypeError, match="kenlm_path must be a path or None, got int 3"):
+        LMDecoder(labels, 3, ["the"])

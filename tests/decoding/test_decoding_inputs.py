@@ -138,7 +138,7 @@ def test_invalid_json_names_the_file(saved, name):
 
 def test_bad_alphabet_labels_name_the_file(saved):
     (saved / ALPHABET_FILE).write_text('{"labels": ["a", 3], "is_bpe": false}')
-    with pytest.raises(ValueError, match=f"{saved / ALPHABET_FILE}: labels must be a non-empty list of strings"):
+    with pytest.raises(ValueError, match=rf"{saved / ALPHABET_FILE}: labels\[1\] must be a str, got int 3"):
         LMDecoder.from_pretrained(saved)
 
 
@@ -165,3 +165,26 @@ def test_a_folder_saved_without_lm_does_not_warn(tokenizer, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error", MissingLanguageModelWarning)
         assert LogMelWav2Vec2Processor.from_pretrained(tmp_path).decoder is None
+
+
+@pytest.mark.parametrize(
+    "options, error, message",
+    [
+        ({"batch_size": 0}, ValueError, "batch_size must be a whole number >= 1, got 0"),
+        ({"chunk_length_s": float("nan")}, ValueError, "chunk_length_s must be a finite number, got nan"),
+        ({"chunk_length_s": -2}, ValueError, "chunk_length_s must be a number > 0, got -2"),
+        ({"backend": "kaldi"}, ValueError, "unknown LM decoding backend 'kaldi'"),
+    ],
+)
+def test_transcribe_checks_its_options_first(tmp_path, options, error, message):
+    from hf_asr.decoding.transcribe import transcribe
+
+    with pytest.raises(error, match=message):
+        transcribe([tmp_path / "a.wav"], tmp_path, **options)
+
+
+def test_compute_logits_checks_the_batch_size():
+    from hf_asr.decoding.inference import compute_logits
+
+    with pytest.raises(ValueError, match="batch_size must be a whole number >= 1, got -4"):
+        compute_logits(None, None, [np.zeros(1600, dtype=np.float32)], 16000, batch_size=-4)
