@@ -19,7 +19,14 @@ from typing import Any
 import torch
 
 from ..modeling.ctc_labels import UNK_LABEL, to_log_probs
-from ..modeling.decoder_options import check_lm_params, decode_settings, finite_number, positive_int
+from ..modeling.decoder_options import (
+    check_labels,
+    check_lm_params,
+    check_strings,
+    decode_settings,
+    finite_number,
+    positive_int,
+)
 from ..modeling.fork_pool import fork_map
 from ..modeling.lm_decoder import LMDecoderOutput
 from ..modeling.lm_decoder_folder import check_kenlm_file, read_decoder_folder
@@ -57,10 +64,9 @@ class FlashlightLMDecoder:
         beam_threshold = finite_number("beam_threshold", beam_threshold)
         if beam_threshold < 0:
             raise ValueError(f"beam_threshold must be >= 0 (a score margin), got {beam_threshold}")
-        if isinstance(unigrams, str):
-            raise TypeError(f"unigrams must be a list of words, got the str {unigrams[:40]!r}")
+        unigrams = check_strings("unigrams", unigrams)
         check_kenlm_file(kenlm_path)
-        self.labels = list(labels)
+        self.labels = check_labels(labels)
         self.tokens = [{"": BLANK, " ": SILENCE, UNK_LABEL: UNK}.get(label, label) for label in self.labels]
         letters = set(self.tokens)
         with tempfile.TemporaryDirectory() as tmp:

@@ -24,7 +24,8 @@ def transcribe(
     device: str | int | None = None,
     backend: str = "pyctcdecode",
 ) -> list[dict[str, Any]]:
-    """[{"file", "text", "chunks"?}] for each audio file; word timestamps in seconds when `timestamps`.
+    """[{"file", "text", "chunks"?}] for each audio file (one path alone is one file); word timestamps in seconds
+    when `timestamps`. Bad option values raise errors naming them before anything is loaded.
 
     Uses the folder's saved LM unless `use_lm=False` (or the folder has none: then greedy CTC, and "lm" is False),
     decoded by `backend` ("pyctcdecode" or "flashlight", see `load_lm_decoder`).

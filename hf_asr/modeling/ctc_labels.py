@@ -107,8 +107,8 @@ def trim_to_lengths(logits: Any, logit_lengths: Any) -> list[Any]:
     trimmed = []
     for index, (utterance, length) in enumerate(zip(logits, lengths)):
         frames = len(utterance)
-        is_count = isinstance(length, numbers.Integral) or (isinstance(length, float) and length.is_integer())
-        if isinstance(length, bool) or not is_count or not 0 <= length <= frames:
+        is_count = isinstance(length, numbers.Real) and not isinstance(length, bool) and float(length).is_integer()
+        if not is_count or not 0 <= length <= frames:
             raise ValueError(
                 f"logit_lengths[{index}] is {length!r}; it must be a whole number from 0 to the {frames} frames "
                 f"of utterance {index}"
