@@ -62,8 +62,13 @@ def iter_text(
         return
     path = Path(source)
     if path.is_file():
-        with path.open(encoding="utf-8") as file:
-            yield from file
+        with path.open("rb") as file:  # decoded line by line, so that a bad byte is reported with its line
+            for number, raw in enumerate(file, start=1):
+                try:
+                    yield raw.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    message = f"LM text {path}: line {number} is not UTF-8 text ({error}); convert it"
+                    raise ValueError(message) from error
     elif path.is_dir():
         import datasets
 

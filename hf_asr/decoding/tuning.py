@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from ..metrics import error_rates
 from ..modeling.ctc_labels import greedy_ids, to_log_probs
-from ..modeling.decoder_options import check_grid, decode_settings
+from ..modeling.decoder_options import check_grid, check_strings, decode_settings
 from ..modeling.fork_pool import fork_map
 from ..modeling.lm_decoder import LMDecoder
 
@@ -65,9 +65,7 @@ def tune_alpha_beta(
     """
     if len(logits) != len(references) or not references:
         raise ValueError(f"need as many references as logits (>0): got {len(references)} and {len(logits)}")
-    for index, reference in enumerate(references):
-        if not isinstance(reference, str):
-            raise TypeError(f"references[{index}] must be a str, got {type(reference).__name__} {reference!r}")
+    references = check_strings("references", references)
     if not decoder.lm_params:
         raise ValueError("the decoder has no language model: there is no alpha/beta to tune")
     points = [(a, b) for a in check_grid("alphas", alphas) for b in check_grid("betas", betas)]
@@ -95,6 +93,7 @@ def greedy_wer(logits: Sequence[np.ndarray], references: Sequence[str], labels: 
     """Corpus WER of greedy CTC decoding (argmax, collapse repeats, drop blank "") with pyctcdecode-style labels.
 
     NaN/inf logits raise an error naming the utterance."""
+    references = check_strings("references", references)
     hypotheses = []
     for index, x in enumerate(logits):
         best = greedy_ids(x, len(labels), f"utterance {index}")

@@ -104,3 +104,12 @@ def test_a_line_that_is_not_a_string_is_named(tmp_path):
 def test_bad_build_options_are_named(tmp_path, options, error, message):
     with pytest.raises(error, match=message):
         build_lm(["the cat sat"], tmp_path / "lm", **options)
+
+
+def test_text_that_is_not_utf8_is_named(tmp_path):
+    from hf_asr.decoding.lm_building import iter_text
+
+    text = tmp_path / "latin1.txt"
+    text.write_bytes("the cat\ncaf\xe9 au lait\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=f"LM text {text}: line 2 is not UTF-8 text"):
+        list(iter_text(text))
