@@ -95,11 +95,12 @@ class LogMelWav2Vec2Processor(ProcessorMixin):
 
 
 def _is_logits(value: Any) -> bool:
-    """Float arrays/tensors (or a list of them) are logits; integer ids go to the tokenizer."""
+    """Float arrays/tensors (or a list of them) are logits, of any shape (a wrong one gets a named error there);
+    integer ids go to the tokenizer."""
     if isinstance(value, (list, tuple)) and value and not isinstance(value[0], (int, float)):
         value = value[0]
     dtype = getattr(value, "dtype", None)
-    return dtype is not None and getattr(value, "ndim", 0) >= 2 and "float" in str(dtype)
+    return dtype is not None and "float" in str(dtype)
 
 
 LogMelWav2Vec2Processor.register_for_auto_class("AutoProcessor")

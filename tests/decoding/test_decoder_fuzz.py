@@ -129,6 +129,25 @@ def test_decode_gives_a_text_or_a_named_error(decoder, labels, data):
             assert isinstance(text, str)
 
 
+@FUZZ
+@given(data=st.data())
+def test_greedy_processor_decoding_gives_texts_or_named_errors(tokenizer, labels, data):
+    """Float logits without an LM decoder take the processor's greedy path (integer arrays are token ids)."""
+    from hf_asr import LogMelFeatureExtractor, LogMelWav2Vec2Processor
+
+    processor = LogMelWav2Vec2Processor(LogMelFeatureExtractor(), tokenizer)
+    logits, lengths, _ = data.draw(batches(len(labels)))
+    floats = [u for u in (logits if isinstance(logits, list) else [logits]) if "float" in str(u.dtype)]
+    if not floats or len(floats) != (len(logits) if isinstance(logits, list) else 1):
+        return
+    try:
+        texts = processor.batch_decode(logits, **({} if lengths is None else {"logit_lengths": lengths}))
+    except Exception as error:  # noqa: BLE001
+        assert_raised_by_hf_asr(error)
+        return
+    assert len(texts) == len(logits) and all(isinstance(text, str) for text in texts)
+
+
 NUMBERS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.integers(-5, 5),
