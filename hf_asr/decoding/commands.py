@@ -5,6 +5,28 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
+from typing import Any
+
+from ..modeling.decoder_options import finite_number, positive_int, positive_number
+
+
+def checked(name: str, check: Callable[[str, Any], Any]) -> Callable[[str], Any]:
+    """An argparse `type` that parses a number and checks it with a `decoder_options` check (`finite_number`,
+    `positive_int`, ...): a bad value exits 2 with `argument --NAME: NAME must be ..., got VALUE`."""
+
+    def parse(text: str) -> Any:
+        try:
+            number = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
+        try:
+            return check(name, number)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from error
+
+    parse.__name__ = name
+    return parse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,13 +41,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--dataset", help="folder saved with datasets' save_to_disk (see --split)")
     build.add_argument("--text-column", default="text")
     build.add_argument("--split", default="train", help="split of a DatasetDict to read ('all' for every split)")
-    build.add_argument("--order", type=int, default=4, help="n-gram order (default 4)")
+    build.add_argument("--order", type=checked("order", positive_int), default=4, help="n-gram order (default 4)")
     build.add_argument("--out", required=True, help="output folder for lm.bin and unigrams.txt")
     build.add_argument("--memory", default="1G", help="lmplz sorting memory, e.g. 1G or 10%% (default 1G)")
     build.add_argument("--keep-arpa", action="store_true", help="also keep the ARPA file")
     build.add_argument("--model", help="model folder: also save an LM decoder (from its tokenizer) into it")
-    build.add_argument("--alpha", type=float, default=0.5, help="LM weight written with --model (default 0.5)")
-    build.add_argument("--beta", type=float, default=1.0, help="word bonus written with --model (default 1.0)")
+    build.add_argument(
+        "--alpha",
+        type=checked("alpha", finite_number),
+        default=0.5,
+        help="LM weight written with --model (default 0.5)",
+    )
+    build.add_argument(
+        "--beta", type=checked("beta", finite_number), default=1.0, help="word bonus written with --model (default 1.0)"
+    )
     build.set_defaults(run=_build_lm)
 
     tune = subparsers.add_parser(
@@ -38,11 +67,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     tune.add_argument("--split", default="validation")
     tune.add_argument("--text-column", default="text")
     tune.add_argument("--audio-column", default="audio")
-    tune.add_argument("--alphas", type=float, nargs="+", default=None, help="grid of alpha values")
-    tune.add_argument("--betas", type=float, nargs="+", default=None, help="grid of beta values")
-    tune.add_argument("--beam-width", type=int, default=None, help="beam width while tuning (default: saved)")
-    tune.add_argument("--max-utterances", type=int, default=None, help="use only the first N utterances")
-    tune.add_argument("--num-processes", type=int, default=None, help="decoding processes (default: CPUs)")
+    alpha, beta = checked("alpha", finite_number), checked("beta", finite_number)
+    tune.add_argument("--alphas", type=alpha, nargs="+", default=None, help="grid of alpha values")
+    tune.add_argument("--betas", type=beta, nargs="+", default=None, help="grid of beta values")
+    count = {name: checked(name, positive_int) for name in ("beam_width", "max_utterances", "num_processes")}
+    tune.add_argument("--beam-width", type=count["beam_width"], help="beam width while tuning (default: saved)")
+    tune.add_argument("--max-utterances", type=count["max_utterances"], help="use only the first N utterances")
+    tune.add_argument("--num-processes", type=count["num_processes"], help="decoding processes (default: CPUs)")
     tune.add_argument("--dry-run", action="store_true", help="print the grid but do not write the result")
     tune.set_defaults(run=_tune_lm)
 
@@ -56,15 +87,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     trans.add_argument("--no-lm", action="store_true", help="greedy CTC even if the folder has an LM")
     trans.add_argument("--timestamps", action="store_true", help="word timestamps (seconds)")
     trans.add_argument("--json", action="store_true", help="print one JSON object per file")
-    trans.add_argument("--chunk-length-s", type=float, default=None, help="chunk long audio (seconds)")
-    trans.add_argument("--batch-size", type=int, default=1)
+    trans.add_argument(
+        "--chunk-length-s", type=checked("chunk_length_s", positive_number), help="chunk long audio (seconds)"
+    )
+    trans.add_argument("--batch-size", type=checked("batch_size", positive_int), default=1)
     trans.add_argument("--backend", choices=("pyctcdecode", "flashlight"), default="pyctcdecode", help="LM search")
     trans.set_defaults(run=_transcribe)
 
 
 def _build_lm(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .lm_building import build_lm, read_unigrams
 
+    if args.model and not (Path(args.model) / "tokenizer_config.json").is_file():  # checked before the LM is built
+        raise FileNotFoundError(f"--model {args.model} is not a model folder (no tokenizer_config.json there)")
     files = build_lm(
         args.text or args.dataset,
         args.out,

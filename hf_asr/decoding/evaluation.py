@@ -16,6 +16,8 @@ import numpy as np
 from ..data.audio import audio_array
 from ..data.text import normalize_transcript
 from ..metrics import error_rates
+from ..modeling.ctc_labels import greedy_ids
+from ..modeling.decoder_options import check_strings
 from .inference import compute_logits
 
 
@@ -85,6 +87,9 @@ def evaluate_ctc(
     """Greedy transcripts of every utterance of `split` (a `datasets` split with audio and text columns) and, with
     `decoder` (an `LMDecoder` or any object with `decode_batch`), LM transcripts; references are the text column,
     normalised as labels are (`normalize_transcript`)."""
+    missing = [column for column in (audio_column, text_column) if column not in split.column_names]
+    if missing:
+        raise ValueError(f"the split has no column(s) {missing}; its columns are {split.column_names}")
     waveforms, rate = split_audio(split, audio_column)
     references = [normalize_transcript(text) for text in split.select_columns([text_column])[text_column]]
     speakers = list(split.select_columns(["speaker"])["speaker"]) if "speaker" in split.column_names else None
@@ -100,8 +105,12 @@ def transcribe_logits(
     speakers: Sequence[str] | None = None,
     num_processes: int | None = 2,
 ) -> CTCEvaluation:
-    """`CTCEvaluation` of precomputed logits (T_i, V): greedy with the tokenizer, and with `decoder` when given."""
-    greedy = [tokenizer.decode(np.asarray(x).argmax(-1)) for x in logits]
+    """`CTCEvaluation` of precomputed logits (T_i, V): greedy with the tokenizer, and with `decoder` when given.
+
+    NaN/inf logits raise an error naming the utterance (greedy decoding would read them as text or blanks), a
+    reference that is not a str (an empty cell) one naming its index."""
+    references = check_strings("references", references)
+    greedy = [tokenizer.decode(greedy_ids(x, len(tokenizer), f"utterance {i}")) for i, x in enumerate(logits)]
     lm = decoder.decode_batch(list(logits), num_processes=num_processes).text if decoder is not None else None
     return CTCEvaluation(list(references), greedy, lm, None if speakers is None else list(speakers), list(logits))
 

@@ -19,9 +19,17 @@ from typing import Any
 import torch
 
 from ..modeling.ctc_labels import UNK_LABEL, to_log_probs
+from ..modeling.decoder_options import (
+    check_labels,
+    check_lm_params,
+    check_strings,
+    decode_settings,
+    finite_number,
+    positive_int,
+)
 from ..modeling.fork_pool import fork_map
 from ..modeling.lm_decoder import LMDecoderOutput
-from ..modeling.lm_decoder_folder import read_decoder_folder
+from ..modeling.lm_decoder_folder import check_kenlm_file, read_decoder_folder
 
 # pyctcdecode labels -> flashlight token names (flashlight needs non-empty, space-free tokens).
 BLANK, SILENCE, UNK = "<pad>", "|", "<unk>"
@@ -31,6 +39,7 @@ class FlashlightLMDecoder:
     """Lexicon-constrained CTC beam search with KenLM, in C++ (`decode`/`decode_batch` like `LMDecoder`).
 
     beam_size_token: labels tried per frame (None = all); beam_threshold: drop hypotheses this far below the best.
+    Options are checked like `LMDecoder`'s (`decoder_options.py`); they are fixed when the decoder is built.
     """
 
     def __init__(
@@ -49,9 +58,15 @@ class FlashlightLMDecoder:
             from torchaudio.models.decoder import ctc_decoder
         except ImportError as error:
             raise ImportError(f"the flashlight backend needs `pip install flashlight-text` ({error})") from None
-        if not Path(kenlm_path).is_file():
-            raise FileNotFoundError(f"KenLM model {kenlm_path} does not exist")
-        self.labels = list(labels)
+        lm_params = check_lm_params(alpha=alpha, beta=beta, unk_score_offset=unk_score_offset)
+        beam_width = positive_int("beam_width", beam_width)
+        beam_size_token = None if beam_size_token is None else positive_int("beam_size_token", beam_size_token)
+        beam_threshold = finite_number("beam_threshold", beam_threshold)
+        if beam_threshold < 0:
+            raise ValueError(f"beam_threshold must be >= 0 (a score margin), got {beam_threshold}")
+        unigrams = check_strings("unigrams", unigrams)
+        check_kenlm_file(kenlm_path)
+        self.labels = check_labels(labels)
         self.tokens = [{"": BLANK, " ": SILENCE, UNK_LABEL: UNK}.get(label, label) for label in self.labels]
         letters = set(self.tokens)
         with tempfile.TemporaryDirectory() as tmp:
@@ -67,9 +82,9 @@ class FlashlightLMDecoder:
                 beam_size=beam_width,
                 beam_size_token=beam_size_token,
                 beam_threshold=beam_threshold,
-                lm_weight=alpha * math.log(10),
-                word_score=beta,
-                unk_score=unk_score_offset,
+                lm_weight=lm_params["alpha"] * math.log(10),
+                word_score=lm_params["beta"],
+                unk_score=lm_params["unk_score_offset"],
                 sil_score=0.0,
                 blank_token=BLANK,
                 sil_token=SILENCE,
@@ -96,9 +111,18 @@ class FlashlightLMDecoder:
         best = self._decoder(emissions)[0][0]
         return " ".join(best.words), _word_offsets(best, self.tokens)
 
-    def decode_beams(self, logits: Any, **_: Any) -> list[tuple]:
+    def decode_beams(self, logits: Any, **overrides: Any) -> list[tuple]:
         """Best hypothesis in pyctcdecode's `decode_beams` format, so the ASR pipeline can use this decoder:
-        [(text, None, [(word, (start, end))], 0.0, 0.0)] (scores are not reported)."""
+        [(text, None, [(word, (start, end))], 0.0, 0.0)] (scores are not reported).
+
+        Per-call options (the pipeline's `decoder_kwargs`) are refused rather than ignored: flashlight's settings
+        are fixed when it is built (`from_pretrained(folder, beam_width=...)`) and it has no hotwords."""
+        decode_settings({}, overrides)
+        if overrides:
+            raise ValueError(
+                f"the flashlight backend cannot change {sorted(overrides)} per call; pass search settings to "
+                "FlashlightLMDecoder.from_pretrained (hotwords need the pyctcdecode backend)"
+            )
         text, offsets = self._decode_one(to_log_probs(logits, len(self.labels)))
         return [(text, None, [(o["word"], (o["start_offset"], o["end_offset"])) for o in offsets], 0.0, 0.0)]
 

@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..modeling.decoder_options import positive_int
+
 
 @torch.inference_mode()
 def compute_logits(
@@ -23,6 +25,7 @@ def compute_logits(
 
     Utterances are batched by similar length (sorted) so that padding stays small.
     """
+    batch_size = positive_int("batch_size", batch_size)
     model.eval()
     order = sorted(range(len(waveforms)), key=lambda i: len(waveforms[i]))
     results: list[np.ndarray | None] = [None] * len(waveforms)

@@ -17,6 +17,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..data.text import normalize_transcript
+from ..modeling.decoder_options import positive_int
 from ..modeling.lm_decoder_folder import read_unigrams as read_unigrams  # re-exported: reads LMFiles.unigrams
 
 INSTALL_HINT = "bash scripts/setup.sh"
@@ -55,12 +56,19 @@ def iter_text(
     (column `text_column`; of a DatasetDict only `split`, so that dev/test transcripts stay out of the LM;
     split=None reads every split), or an iterable of strings."""
     if not isinstance(source, (str, os.PathLike)):
+        if not isinstance(source, Iterable):
+            raise TypeError(f"LM text source must be a path or an iterable of str, got {type(source).__name__}")
         yield from source
         return
     path = Path(source)
     if path.is_file():
-        with path.open(encoding="utf-8") as file:
-            yield from file
+        with path.open("rb") as file:  # decoded line by line, so that a bad byte is reported with its line
+            for number, raw in enumerate(file, start=1):
+                try:
+                    yield raw.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    message = f"LM text {path}: line {number} is not UTF-8 text ({error}); convert it"
+                    raise ValueError(message) from error
     elif path.is_dir():
         import datasets
 
@@ -95,28 +103,36 @@ def build_lm(
     Each line goes through `normalize_transcript` (the same normalisation as training transcripts), so LM words
     match what the CTC model spells. `--discount_fallback` lets lmplz handle tiny corpora; `memory` is lmplz's
     `-S` (sorting memory); `prune` is lmplz's `--prune` counts per order (e.g. [0, 0, 1] to drop singleton 3-grams+).
-    Raises FileNotFoundError when lmplz/build_binary are missing and ValueError when no words remain.
+    Raises FileNotFoundError when lmplz/build_binary are missing, TypeError naming the row for a line that is not
+    a str (an empty dataset cell, say), and ValueError naming the source when no words remain.
     """
-    if order < 2:
+    if positive_int("order", order) < 2:
         raise ValueError(f"order must be >= 2 (lmplz needs bigrams at least), got {order}")
+    prune = None if prune is None else [_prune_count(i, count) for i, count in enumerate(prune)]
     lmplz, build_binary = find_kenlm_tool("lmplz"), find_kenlm_tool("build_binary")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".build-lm-", dir=out) as tmp:
         corpus, arpa, binary = Path(tmp) / "corpus.txt", Path(tmp) / "lm.arpa", Path(tmp) / "lm.bin"
         words: set[str] = set()
-        num_sentences = 0
+        num_sentences = num_lines = 0
         with corpus.open("w", encoding="utf-8") as file:
             lines = iter_text(text_source, text_column, split)
-            for line in tqdm(lines, desc="normalising LM text", unit=" lines"):
+            for index, line in enumerate(tqdm(lines, desc="normalising LM text", unit=" lines")):
+                if not isinstance(line, str):
+                    raise TypeError(
+                        f"LM text {_describe(text_source)}: line {index} is {line!r} ({type(line).__name__}), "
+                        "not a str; drop or fill empty cells first"
+                    )
+                num_lines += 1
                 sentence = normalize_transcript(line)
                 if sentence:
                     file.write(sentence + "\n")
                     words.update(sentence.split())
                     num_sentences += 1
         if not words:
-            raise ValueError(f"no words in the LM text {text_source!r} after normalisation; nothing to train on")
-        command = [str(lmplz), "-o", str(order), "-S", memory, "-T", tmp, "--discount_fallback"]
+            raise ValueError(_no_words_message(text_source, num_lines))
+        command = [str(lmplz), "-o", str(int(order)), "-S", memory, "-T", tmp, "--discount_fallback"]
         if prune:
             command += ["--prune", *map(str, prune)]
         steps = [
@@ -139,6 +155,27 @@ def build_lm(
         num_sentences=num_sentences,
         num_words=len(words),
     )
+
+
+def _describe(text_source: str | os.PathLike | Iterable[str]) -> str:
+    return str(text_source) if isinstance(text_source, (str, os.PathLike)) else "(the given lines)"
+
+
+def _no_words_message(text_source: str | os.PathLike | Iterable[str], num_lines: int) -> str:
+    if num_lines == 0:
+        return f"the LM text {_describe(text_source)} is empty: there is nothing to train the LM on"
+    return (
+        f"the LM text {_describe(text_source)} has no words after normalisation: all {num_lines} line(s) became "
+        "empty (normalize_transcript keeps only letters and apostrophes; digits, punctuation and symbols become "
+        "spaces, so spell numbers out as words)"
+    )
+
+
+def _prune_count(index: int, count: object) -> int:
+    """One of lmplz's --prune thresholds: a whole number >= 0."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ValueError(f"prune[{index}] must be a whole number >= 0 (lmplz --prune), got {count!r}")
+    return count
 
 
 def _run(name: str, command: list[str], stdin_path: Path | None, stdout_path: Path | None) -> None:

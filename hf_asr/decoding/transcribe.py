@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from ..data.audio import read_audio
+from ..modeling.decoder_options import positive_int, positive_number
 from ..modeling.lm_decoder import LMDecoder
-from .backends import load_lm_decoder
+from .backends import BACKENDS, load_lm_decoder
 from .pipeline import TASK, register_pipeline
 
 
@@ -23,13 +24,21 @@ def transcribe(
     device: str | int | None = None,
     backend: str = "pyctcdecode",
 ) -> list[dict[str, Any]]:
-    """[{"file", "text", "chunks"?}] for each audio file; word timestamps in seconds when `timestamps`.
+    """[{"file", "text", "chunks"?}] for each audio file (one path alone is one file); word timestamps in seconds
+    when `timestamps`. Bad option values raise errors naming them before anything is loaded.
 
     Uses the folder's saved LM unless `use_lm=False` (or the folder has none: then greedy CTC, and "lm" is False),
     decoded by `backend` ("pyctcdecode" or "flashlight", see `load_lm_decoder`).
     """
     from transformers import pipeline
 
+    batch_size = positive_int("batch_size", batch_size)
+    if chunk_length_s is not None:
+        chunk_length_s = positive_number("chunk_length_s", chunk_length_s)
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown LM decoding backend {backend!r}; choose one of {BACKENDS}")
+    if isinstance(files, (str, os.PathLike)):
+        files = [files]  # one file, not its characters
     register_pipeline()
     model_dir = Path(model_dir)
     if not model_dir.is_dir():

@@ -14,7 +14,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..metrics import error_rates
-from ..modeling.ctc_labels import to_log_probs
+from ..modeling.ctc_labels import greedy_ids, to_log_probs
+from ..modeling.decoder_options import check_grid, check_strings, decode_settings
 from ..modeling.fork_pool import fork_map
 from ..modeling.lm_decoder import LMDecoder
 
@@ -60,13 +61,16 @@ def tune_alpha_beta(
 
     `search` overrides decoding settings (e.g. beam_width=20 for speed). Ties go to the smaller |beta|, then
     the smaller alpha. The decoder itself is left unchanged; apply the result with `decoder.set_params`.
+    Empty or non-finite grids, bad settings and bad logits raise errors naming them before any decoding.
     """
     if len(logits) != len(references) or not references:
         raise ValueError(f"need as many references as logits (>0): got {len(references)} and {len(logits)}")
+    references = check_strings("references", references)
     if not decoder.lm_params:
         raise ValueError("the decoder has no language model: there is no alpha/beta to tune")
+    points = [(a, b) for a in check_grid("alphas", alphas) for b in check_grid("betas", betas)]
+    decode_settings(decoder.search, search)
     log_probs = [to_log_probs(x, len(decoder.labels), f"utterance {i}") for i, x in enumerate(logits)]
-    points = [(float(a), float(b)) for a in alphas for b in betas]
 
     def score(point: tuple[float, float]) -> float:
         # Runs in a forked worker: changing the decoder there leaves the caller's copy alone.
@@ -86,10 +90,13 @@ def tune_alpha_beta(
 
 
 def greedy_wer(logits: Sequence[np.ndarray], references: Sequence[str], labels: Sequence[str]) -> float:
-    """Corpus WER of greedy CTC decoding (argmax, collapse repeats, drop blank "") with pyctcdecode-style labels."""
+    """Corpus WER of greedy CTC decoding (argmax, collapse repeats, drop blank "") with pyctcdecode-style labels.
+
+    NaN/inf logits raise an error naming the utterance."""
+    references = check_strings("references", references)
     hypotheses = []
-    for x in logits:
-        best = np.asarray(x).argmax(axis=-1)
+    for index, x in enumerate(logits):
+        best = greedy_ids(x, len(labels), f"utterance {index}")
         keep = np.ones(len(best), dtype=bool)
         keep[1:] = best[1:] != best[:-1]
         hypotheses.append(" ".join("".join(labels[i] for i in best[keep]).split()))

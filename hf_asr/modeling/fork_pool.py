@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from multiprocessing.connection import wait
 from typing import Any
 
+from .decoder_options import positive_int
+
 
 def fork_map(
     fn: Callable[[Any], Any],
@@ -24,10 +26,12 @@ def fork_map(
     """`[fn(x) for x in items]`, over `num_processes` forked workers when > 1 (None: one per CPU), in order.
 
     Where fork is unavailable (Windows, macOS spawn default), it runs serially. `on_result` is called after each
-    item (progress bars). An exception raised by `fn` in a worker is raised here.
+    item (progress bars). An exception raised by `fn` in a worker is raised here. `num_processes` other than None
+    or a whole number >= 1 raises an error naming it.
     """
     if num_processes is None:
         num_processes = os.cpu_count() or 1
+    num_processes = positive_int("num_processes", num_processes)
     num_processes = min(num_processes, len(items))
     if num_processes <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         results = []

@@ -14,13 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from .ctc_labels import ctc_labels, to_log_probs
+from .ctc_labels import ctc_labels, to_log_probs, trim_to_lengths
+from .decoder_options import LM_PARAM_NAMES, SEARCH_DEFAULTS, check_lm_params, check_search_settings, decode_settings
 from .fork_pool import fork_map
 from .frame_skipping import skip_repeated_frames
 from .lm_decoder_folder import has_saved_decoder, read_decoder_folder, write_decoder_folder, write_decoder_params
-from .pyctcdecode_adapter import LM_PARAM_NAMES, PyctcdecodeBeamSearch, lm_words, require_pyctcdecode
-
-SEARCH_DEFAULTS = {"beam_width": 100, "beam_prune_logp": -10.0, "token_min_logp": -5.0, "hotword_weight": 10.0}
+from .pyctcdecode_adapter import PyctcdecodeBeamSearch, lm_words, require_pyctcdecode
 
 
 @dataclass
@@ -42,6 +41,7 @@ class LMDecoder:
     alpha: LM weight; beta: word insertion bonus; unk_score_offset: log-score added for words outside `unigrams`.
     Search settings (overridable per call): beam_width, beam_prune_logp (drop beams this far below the best),
     token_min_logp (ignore labels below this log-prob unless argmax), hotword_weight (with per-call hotwords).
+    Every option is checked by `decoder_options.py`: a bad one raises an error naming it and its value.
     """
 
     def __init__(
@@ -57,20 +57,19 @@ class LMDecoder:
         **search: float,
     ) -> None:
         require_pyctcdecode()
-        unknown = set(search) - set(SEARCH_DEFAULTS)
-        if unknown:
-            raise TypeError(f"unknown decoder setting(s) {sorted(unknown)}; known: {sorted(SEARCH_DEFAULTS)}")
-        self.search = {**SEARCH_DEFAULTS, **search}
+        lm_params = check_lm_params(
+            alpha=alpha, beta=beta, unk_score_offset=unk_score_offset, score_boundary=score_boundary
+        )
+        self.search = {**SEARCH_DEFAULTS, **check_search_settings(**search)}
+        if kenlm_path is not None and not isinstance(kenlm_path, (str, os.PathLike)):
+            raise TypeError(f"kenlm_path must be a path or None, got {type(kenlm_path).__name__} {kenlm_path!r}")
         self.kenlm_path = None if kenlm_path is None else Path(kenlm_path)
         self.unigrams = lm_words(self.kenlm_path, unigrams)
         self._beam_search = PyctcdecodeBeamSearch(
             labels,
             self.kenlm_path,
             self.unigrams,
-            alpha=alpha,
-            beta=beta,
-            unk_score_offset=unk_score_offset,
-            score_boundary=score_boundary,
+            **lm_params,
         )
         self.labels = self._beam_search.labels
 
@@ -86,33 +85,27 @@ class LMDecoder:
 
     def set_params(self, **params: Any) -> None:
         """Change alpha/beta/unk_score_offset/score_boundary and/or search settings in place."""
-        lm_keys = {k: params.pop(k) for k in list(params) if k in LM_PARAM_NAMES}
-        unknown = set(params) - set(SEARCH_DEFAULTS)
-        if unknown:
-            raise TypeError(f"unknown decoder setting(s) {sorted(unknown)}")
+        lm_keys = check_lm_params(**{k: params.pop(k) for k in list(params) if k in LM_PARAM_NAMES})
+        search = check_search_settings(**params)
         if lm_keys:
             self._beam_search.reset_lm_params(**lm_keys)
-        self.search.update(params)
+        self.search.update(search)
 
     def decode_beams(self, logits: Any, name: str = "utterance 0", **overrides: Any) -> list[tuple]:
         """pyctcdecode's `decode_beams` output for one (T, V) utterance: [(text, None, [(word, (start, end))],
         logit_score, lm_score), ...], best first; frames index `logits`. Used by the ASR pipeline."""
-        unknown = set(overrides) - set(SEARCH_DEFAULTS) - {"hotwords", "prune_history"}
-        if unknown:
-            raise TypeError(f"unknown decoding option(s) {sorted(unknown)}; known: {sorted(SEARCH_DEFAULTS)}, hotwords")
-        settings = {**self.search, **overrides}
-        hotwords = [w for w in (settings.pop("hotwords", None) or []) if w.strip()] or None  # [] / blanks = none
+        settings = decode_settings(self.search, overrides)
         log_probs = to_log_probs(logits, len(self.labels), name)
         if len(log_probs) == 0:  # pyctcdecode fails on zero frames; an empty utterance has an empty transcript
             return [("", None, [], 0.0, 0.0)]
         frames = skip_repeated_frames(log_probs, settings["token_min_logp"])
         beams = self._beam_search.decode_beams(
             frames.log_probs,
-            beam_width=int(settings["beam_width"]),
+            beam_width=settings["beam_width"],
             beam_prune_logp=settings["beam_prune_logp"],
             token_min_logp=settings["token_min_logp"],
-            prune_history=settings.get("prune_history", True),  # only the best beam is used
-            hotwords=hotwords,
+            prune_history=settings["prune_history"],  # True by default: only the best beam is used
+            hotwords=settings["hotwords"],
             hotword_weight=settings["hotword_weight"],
         )
         return [
@@ -141,10 +134,11 @@ class LMDecoder:
         """Decode utterances in parallel (forked workers; 1 = in this process, None = one per CPU).
 
         logits: list of (T_i, V) arrays, or (B, T, V) padded with `logit_lengths` (B,) valid frames.
-        All inputs are validated before any decoding, so a bad one fails fast and is named by its index.
+        All inputs and options are validated before any decoding, so a bad one fails fast and is named by its index.
         """
+        decode_settings(self.search, overrides)
         if logit_lengths is not None:
-            logits = [logits[i][: int(n)] for i, n in enumerate(logit_lengths)]
+            logits = trim_to_lengths(logits, logit_lengths)
         items = [to_log_probs(x, len(self.labels), f"utterance {i}") for i, x in enumerate(logits)]
         beams = fork_map(lambda x: self.decode_beams(x, **overrides)[0], items, num_processes)
         return LMDecoderOutput(

@@ -17,11 +17,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterable
+import warnings
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from .atomic_write import atomic_write_text, staged_folder
+from .decoder_options import check_labels, check_lm_params, check_search_settings
 
 LM_DIR = "language_model"
 ALPHABET_FILE = "alphabet.json"
@@ -29,7 +31,14 @@ ATTRS_FILE = "attrs.json"
 UNIGRAMS_FILE = "unigrams.txt"
 SEARCH_CONFIG_FILE = "lm_decoder_config.json"
 KENLM_SUFFIXES = (".bin", ".binary", ".arpa")
+KENLM_BINARY_MAGIC = b"mmap lm http://kheafield.com/code format version"  # how every KenLM binary file starts
+ARPA_HEADER = b"\\data\\"  # the first non-blank line of an ARPA file
 ALPHABET_KEYS = {"labels", "is_bpe"}
+DECODER_TRACES = (ALPHABET_FILE, SEARCH_CONFIG_FILE)  # written beside language_model/ only with a decoder
+
+
+class MissingLanguageModelWarning(UserWarning):
+    """A model folder was saved with an LM decoder whose `language_model/` folder is gone: decoding is greedy."""
 
 
 class DecoderFolder(NamedTuple):
@@ -58,30 +67,61 @@ def read_unigrams(path: str | os.PathLike) -> list[str]:
 def read_decoder_folder(directory: str | os.PathLike) -> DecoderFolder:
     """Read a folder written by `write_decoder_folder` (or pyctcdecode's `save_to_dir`).
 
-    Missing files raise FileNotFoundError naming the path, unreadable or malformed ones ValueError naming it:
-    there is no silent fallback to decoding without the LM.
+    Missing files raise FileNotFoundError naming the path; unreadable or malformed ones (invalid JSON, bad option
+    values, a KenLM file that is neither binary nor ARPA) ValueError naming the file and what is wrong: there is
+    no silent fallback to decoding without the LM.
     """
     directory = Path(directory)
     lm_dir = directory / LM_DIR
     alphabet_file = directory / ALPHABET_FILE
-    for required in (lm_dir, alphabet_file, lm_dir / ATTRS_FILE, lm_dir / UNIGRAMS_FILE):
+    if not lm_dir.is_dir():
+        raise FileNotFoundError(
+            f"{directory} has no saved LM decoder ({lm_dir} is missing); build one into it with "
+            f"`hf-asr build-lm --text TEXT --out LM_DIR --model {directory}`"
+        )
+    for required in (alphabet_file, lm_dir / ATTRS_FILE, lm_dir / UNIGRAMS_FILE):
         if not required.exists():
             raise FileNotFoundError(f"LM decoder file {required} is missing (write it with save_pretrained)")
     lm_files = sorted(p for p in lm_dir.iterdir() if p.suffix in KENLM_SUFFIXES)
     if len(lm_files) != 1:
         found = [p.name for p in lm_files]
         raise FileNotFoundError(f"expected one KenLM file (.bin/.arpa) in {lm_dir}, found {found}")
-    alphabet = _read_json(alphabet_file)
+    check_kenlm_file(lm_files[0])
+    alphabet = _read_json_object(alphabet_file)
     if set(alphabet) != ALPHABET_KEYS:
         raise ValueError(f"LM decoder file {alphabet_file} has keys {sorted(alphabet)}, not {sorted(ALPHABET_KEYS)}")
+    try:
+        labels = check_labels(alphabet["labels"])
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"LM decoder file {alphabet_file}: {error}") from error
     search_file = directory / SEARCH_CONFIG_FILE
     return DecoderFolder(
-        labels=alphabet["labels"],
+        labels=labels,
         kenlm_path=lm_files[0],
         unigrams=read_unigrams(lm_dir / UNIGRAMS_FILE),
-        lm_params=_read_json(lm_dir / ATTRS_FILE),
-        search=_read_json(search_file) if search_file.exists() else {},
+        lm_params=_read_options(lm_dir / ATTRS_FILE, check_lm_params),
+        search=_read_options(search_file, check_search_settings) if search_file.exists() else {},
     )
+
+
+def check_kenlm_file(path: str | os.PathLike) -> None:
+    """Raise FileNotFoundError if the KenLM model at `path` is missing, ValueError (naming it) if it is neither a
+    KenLM binary nor an ARPA file: KenLM itself reports such files with a UnicodeDecodeError or worse."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"KenLM model {path} does not exist (build one with `hf-asr build-lm`)")
+    try:
+        with path.open("rb") as file:
+            head = file.read(4096)
+    except OSError as error:
+        raise ValueError(f"cannot read KenLM model {path}: {error}") from error
+    if not head.startswith(KENLM_BINARY_MAGIC) and not head.lstrip().startswith(ARPA_HEADER):
+        what = "it is empty" if not head else f"it starts with {head[:24]!r}"
+        raise ValueError(
+            f"cannot load KenLM model {path}: corrupt or not a KenLM file ({what}; a KenLM binary starts with "
+            f"'{KENLM_BINARY_MAGIC[:7].decode()}...' and an ARPA file with '{ARPA_HEADER.decode()}'); rebuild it "
+            "with `hf-asr build-lm`"
+        )
 
 
 def write_decoder_folder(
@@ -123,7 +163,10 @@ def find_saved_decoder(name_or_path: str | os.PathLike, **hub_kwargs: Any) -> Pa
     (revision, token, cache_dir, local_files_only, ...) go to `transformers.utils.cached_file`.
     """
     if Path(name_or_path).is_dir():
-        return Path(name_or_path) if has_saved_decoder(name_or_path) else None
+        if has_saved_decoder(name_or_path):
+            return Path(name_or_path)
+        warn_if_language_model_missing(name_or_path)
+        return None
     from transformers.utils import cached_file
 
     hub_kwargs = {k: v for k, v in hub_kwargs.items() if k in ("revision", "token", "cache_dir", "local_files_only")}
@@ -141,6 +184,24 @@ def find_saved_decoder(name_or_path: str | os.PathLike, **hub_kwargs: Any) -> Pa
     return Path(attrs).parents[1]
 
 
+def warn_if_language_model_missing(directory: str | os.PathLike) -> None:
+    """Warn (`MissingLanguageModelWarning`, naming the folder and the missing files) when `directory` holds the
+    files saved beside a decoder (alphabet.json, lm_decoder_config.json) but no `language_model/` folder: the
+    model was saved with an LM that is now gone, and would otherwise decode greedily without a word."""
+    directory = Path(directory)
+    traces = [name for name in DECODER_TRACES if (directory / name).is_file()]
+    if not traces or has_saved_decoder(directory):
+        return
+    warnings.warn(
+        f"model folder {directory} was saved with an LM decoder ({', '.join(traces)} are there) but its "
+        f"{LM_DIR}/ folder ({ATTRS_FILE}, {UNIGRAMS_FILE}, lm.bin) is missing: it decodes greedily, without the LM. "
+        f"Restore {directory / LM_DIR}, rebuild it with `hf-asr build-lm --model {directory}`, or delete "
+        f"{' and '.join(traces)} to use the folder without an LM.",
+        MissingLanguageModelWarning,
+        stacklevel=3,
+    )
+
+
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -150,8 +211,20 @@ def _read_text(path: Path) -> str:
         raise ValueError(f"cannot read LM decoder file {path}: {error}") from error
 
 
-def _read_json(path: Path) -> Any:
+def _read_json_object(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(_read_text(path))
+        value = json.loads(_read_text(path))
     except json.JSONDecodeError as error:
         raise ValueError(f"LM decoder file {path} is not valid JSON: {error}") from error
+    if not isinstance(value, dict):
+        raise ValueError(f"LM decoder file {path} must hold a JSON object, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _read_options(path: Path, check: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """A JSON file of decoder options, each checked by `check` (see `decoder_options.py`); errors name the file."""
+    options = _read_json_object(path)
+    try:
+        return check(**options)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"LM decoder file {path}: {error}") from error

@@ -6,6 +6,7 @@ from typing import Any
 
 from transformers import ProcessorMixin
 
+from .ctc_labels import greedy_ids, trim_to_lengths
 from .lm_decoder import LMDecoder
 from .lm_decoder_folder import find_saved_decoder
 
@@ -47,17 +48,28 @@ class LogMelWav2Vec2Processor(ProcessorMixin):
         """Token ids -> list of texts, through the tokenizer (CTC collapse of repeats and blanks).
 
         Float logits (B, T, V) or a list of (T_i, V) -> `LMDecoderOutput` (`.text`, `.word_offsets`) through the
-        LM decoder when there is one (kwargs: logit_lengths, num_processes, beam_width, hotwords, ...).
+        LM decoder when there is one (kwargs: logit_lengths, num_processes, beam_width, hotwords, ...), else greedy
+        texts (kwargs: logit_lengths and the tokenizer's). NaN/inf logits raise an error naming the utterance.
         """
-        if self.decoder is not None and args and _is_logits(args[0]):
-            return self.decoder.decode_batch(*args, **kwargs)
+        if args and _is_logits(args[0]):
+            if self.decoder is not None:
+                return self.decoder.decode_batch(*args, **kwargs)
+            return self._greedy_batch_decode(*args, **kwargs)
         return self.tokenizer.batch_decode(*args, **kwargs)
 
     def decode(self, *args: Any, **kwargs: Any) -> str:
-        """Token ids -> text; float (T, V) logits -> text through the LM decoder when there is one."""
-        if self.decoder is not None and args and _is_logits(args[0]):
-            return self.decoder.decode(*args, **kwargs)
+        """Token ids -> text; float (T, V) logits -> text through the LM decoder when there is one, else greedy."""
+        if args and _is_logits(args[0]):
+            if self.decoder is not None:
+                return self.decoder.decode(*args, **kwargs)
+            return self.tokenizer.decode(greedy_ids(args[0], len(self.tokenizer)), *args[1:], **kwargs)
         return self.tokenizer.decode(*args, **kwargs)
+
+    def _greedy_batch_decode(self, logits: Any, logit_lengths: Any = None, **kwargs: Any) -> list[str]:
+        if logit_lengths is not None:
+            logits = trim_to_lengths(logits, logit_lengths)
+        ids = [greedy_ids(x, len(self.tokenizer), f"utterance {i}") for i, x in enumerate(logits)]
+        return [self.tokenizer.decode(x, **kwargs) for x in ids]
 
     # --- LM decoder save/load -------------------------------------------------------------------------------------
     def save_pretrained(self, save_directory: Any, *args: Any, **kwargs: Any) -> Any:
@@ -83,11 +95,12 @@ class LogMelWav2Vec2Processor(ProcessorMixin):
 
 
 def _is_logits(value: Any) -> bool:
-    """Float arrays/tensors (or a list of them) are logits; integer ids go to the tokenizer."""
+    """Float arrays/tensors (or a list of them) are logits, of any shape (a wrong one gets a named error there);
+    integer ids go to the tokenizer."""
     if isinstance(value, (list, tuple)) and value and not isinstance(value[0], (int, float)):
         value = value[0]
     dtype = getattr(value, "dtype", None)
-    return dtype is not None and getattr(value, "ndim", 0) >= 2 and "float" in str(dtype)
+    return dtype is not None and "float" in str(dtype)
 
 
 LogMelWav2Vec2Processor.register_for_auto_class("AutoProcessor")

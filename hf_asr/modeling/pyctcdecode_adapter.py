@@ -13,6 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from .decoder_options import LM_PARAM_NAMES, check_labels, check_strings
+from .lm_decoder_folder import check_kenlm_file
+
 try:  # optional at import time, so a model folder without an LM loads without pyctcdecode/kenlm installed
     import kenlm
     from pyctcdecode import Alphabet, BeamSearchDecoderCTC, LanguageModel
@@ -20,10 +23,8 @@ try:  # optional at import time, so a model folder without an LM loads without p
 except ImportError as _error:  # pragma: no cover - exercised only where the packages are missing
     kenlm = None
     _IMPORT_ERROR: ImportError | None = _error
-    LM_PARAM_NAMES: tuple[str, ...] = ()
 else:
     _IMPORT_ERROR = None
-    LM_PARAM_NAMES = tuple(LanguageModel.JSON_ATTRS)  # alpha, beta, unk_score_offset, score_boundary
 
 
 def require_pyctcdecode() -> None:
@@ -42,10 +43,16 @@ class PyctcdecodeBeamSearch:
         self, labels: Sequence[str], kenlm_path: Path | None, unigrams: Sequence[str], **lm_params: Any
     ) -> None:
         require_pyctcdecode()
+        labels = check_labels(labels)
         language_model = None
         if kenlm_path is not None:
             language_model = LanguageModel(load_kenlm(kenlm_path), unigrams, **lm_params)
-        self._decoder = BeamSearchDecoderCTC(Alphabet.build_alphabet(list(labels)), language_model)
+        self._decoder = BeamSearchDecoderCTC(Alphabet.build_alphabet(labels), language_model)
+        if len(self.labels) != len(labels):  # pyctcdecode appended a blank: the alphabet no longer fits the logits
+            raise ValueError(
+                f"labels have no CTC blank ('' or <pad>), so they cannot match the model's {len(labels)} outputs; "
+                "build them with ctc_labels(tokenizer)"
+            )
 
     @property
     def labels(self) -> list[str]:
@@ -71,24 +78,24 @@ class PyctcdecodeBeamSearch:
     def decode_beams(self, log_probs: np.ndarray, **settings: Any) -> list[tuple]:
         """pyctcdecode's `decode_beams` on (T, V) log-probs: [(text, lm_state, [(word, (start, end))],
         logit_score, lm_score), ...], best first; `settings` are its keyword arguments (beam_width, ...)."""
-        return self._decoder.decode_beams(log_probs, **settings)
+        with np.errstate(over="ignore"):  # pyctcdecode sums each frame; huge negative log-probs overflow to -inf
+            return self._decoder.decode_beams(log_probs, **settings)
 
 
 def load_kenlm(path: Path) -> kenlm.Model:
-    """The KenLM model at `path`; errors name the path."""
-    if not path.is_file():
-        raise FileNotFoundError(f"KenLM model {path} does not exist (build one with `hf-asr build-lm`)")
+    """The KenLM model at `path`; errors name the path (see `check_kenlm_file`)."""
+    check_kenlm_file(path)
     try:
         return kenlm.Model(str(path))
-    except (OSError, RuntimeError) as error:
-        raise ValueError(f"cannot load KenLM model {path}: corrupt or not a KenLM file ({error})") from None
+    except (OSError, RuntimeError, ValueError) as error:  # ValueError: kenlm's UnicodeDecodeError on binary junk
+        raise ValueError(f"cannot load KenLM model {path}: corrupt or not a KenLM file ({error})") from error
 
 
 def lm_words(kenlm_path: Path | None, unigrams: Iterable[str] | None) -> list[str]:
     """The LM's word list, sorted and deduplicated: given, or read from an ARPA file. A binary LM needs them given:
     pyctcdecode cannot read them from it and would silently treat every word as unknown."""
     if unigrams is not None:
-        words = sorted({w.strip() for w in unigrams if w.strip()})
+        words = sorted({w.strip() for w in check_strings("unigrams", unigrams) if w.strip()})
     elif kenlm_path is None:
         return []
     elif kenlm_path.suffix == ".arpa":

@@ -50,3 +50,11 @@ def test_evaluate_ctc_runs_the_model_on_a_split(tokenizer):
     expected_frames = model.encoder_lengths(np.array([8000, 12000, 4000]) // 160 + 1).tolist()
     assert [len(x) for x in result.logits] == expected_frames
     assert result.greedy == [tokenizer.decode(x.argmax(-1)) for x in result.logits]
+
+
+def test_missing_columns_and_non_string_references_are_named(tokenizer, labels):
+    split = datasets.Dataset.from_dict({"audio": [{"array": np.zeros(1600), "sampling_rate": 16000}], "txt": ["a"]})
+    with pytest.raises(ValueError, match=r"no column\(s\) \['text'\]; its columns are \['audio', 'txt'\]"):
+        evaluate_ctc(None, None, split, progress=False)
+    with pytest.raises(TypeError, match=r"references\[1\] must be a str, got NoneType None"):
+        transcribe_logits([spell("a", labels)] * 2, ["a", None], tokenizer)

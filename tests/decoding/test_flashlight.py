@@ -43,3 +43,35 @@ def test_batch_offsets_and_pipeline_format(folder, labels):
 def test_unknown_backend_is_an_error(folder):
     with pytest.raises(ValueError, match="kaldi"):
         load_lm_decoder(folder, "kaldi")
+
+
+@pytest.mark.parametrize(
+    "overrides, error, message",
+    [
+        ({"beam_width": 0}, ValueError, "beam_width must be a whole number >= 1, got 0"),
+        ({"alpha": "1"}, TypeError, r"alpha must be a finite number, got '1' \(str\)"),
+        ({"beta": float("nan")}, ValueError, "beta must be a finite number, got nan"),
+        ({"beam_threshold": -1.0}, ValueError, "beam_threshold must be >= 0"),
+        ({"beam_size_token": 0}, ValueError, "beam_size_token must be a whole number >= 1"),
+    ],
+)
+def test_options_are_checked_like_lm_decoder(folder, overrides, error, message):
+    with pytest.raises(error, match=message):
+        load_lm_decoder(folder, "flashlight", **overrides)
+
+
+def test_per_call_options_are_refused_not_ignored(folder, labels):
+    flashlight = load_lm_decoder(folder, "flashlight")
+    with pytest.raises(ValueError, match=r"cannot change \['hotwords'\] per call"):
+        flashlight.decode_beams(spell("the cat", labels), hotwords=["mat"])
+    with pytest.raises(ValueError, match="beam_width must be a whole number >= 1"):
+        flashlight.decode_beams(spell("the cat", labels), beam_width=-1)
+
+
+def test_corrupt_lm_is_named_before_flashlight_reads_it(folder, tmp_path, labels, unigrams):
+    from hf_asr.decoding.flashlight_decoder import FlashlightLMDecoder
+
+    junk = tmp_path / "lm.bin"
+    junk.write_bytes(b"\x00\x01 not a language model")
+    with pytest.raises(ValueError, match=f"cannot load KenLM model {junk}: corrupt"):
+        FlashlightLMDecoder(labels, junk, unigrams)

@@ -72,3 +72,44 @@ def test_missing_text_file_is_named(tmp_path):
         pytest.skip("lmplz not built")
     with pytest.raises(FileNotFoundError, match="nothing.txt"):
         build_lm(tmp_path / "nothing.txt", tmp_path / "lm")
+
+
+@needs_tools
+@pytest.mark.parametrize("content", ["1234 5678\n2024\n", "!!! ... ???\n-- 42 --\n"])
+def test_text_that_normalises_to_nothing_names_the_file_and_why(tmp_path, content):
+    text = tmp_path / "numbers.txt"
+    text.write_text(content)
+    with pytest.raises(ValueError, match=f"LM text {text} has no words after normalisation: all 2 line.*spell numbers"):
+        build_lm(text, tmp_path / "lm", memory="64M")
+    assert not (tmp_path / "lm" / "lm.bin").exists()
+    (tmp_path / "blank.txt").write_text("")
+    with pytest.raises(ValueError, match=f"LM text {tmp_path / 'blank.txt'} is empty"):
+        build_lm(tmp_path / "blank.txt", tmp_path / "lm", memory="64M")
+
+
+@needs_tools
+def test_a_line_that_is_not_a_string_is_named(tmp_path):
+    with pytest.raises(TypeError, match=r"LM text \(the given lines\): line 1 is None \(NoneType\), not a str"):
+        build_lm(["the cat", None], tmp_path / "lm", memory="64M")
+
+
+@pytest.mark.parametrize(
+    "options, error, message",
+    [
+        ({"order": 1}, ValueError, "order must be >= 2"),
+        ({"order": "3"}, TypeError, "order must be a finite number, got '3'"),
+        ({"prune": [0, -1]}, ValueError, r"prune\[1\] must be a whole number >= 0"),
+    ],
+)
+def test_bad_build_options_are_named(tmp_path, options, error, message):
+    with pytest.raises(error, match=message):
+        build_lm(["the cat sat"], tmp_path / "lm", **options)
+
+
+def test_text_that_is_not_utf8_is_named(tmp_path):
+    from hf_asr.decoding.lm_building import iter_text
+
+    text = tmp_path / "latin1.txt"
+    text.write_bytes("the cat\ncaf\xe9 au lait\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=f"LM text {text}: line 2 is not UTF-8 text"):
+        list(iter_text(text))

@@ -72,3 +72,11 @@ def test_adapter_exposes_labels_and_lm_params(labels, arpa_path, unigrams):
     assert json.loads(search.alphabet_json()) == {"labels": labels, "is_bpe": False}
     with pytest.raises(ValueError, match="no language model"):
         PyctcdecodeBeamSearch(labels, None, []).reset_lm_params(alpha=1.0)
+
+
+def test_lm_param_names_are_pyctcdecode_s():
+    from pyctcdecode import LanguageModel
+
+    from hf_asr.modeling.decoder_options import LM_PARAM_NAMES
+
+    assert tuple(LanguageModel.JSON_ATTRS) == LM_PARAM_NAMES
