@@ -13,6 +13,8 @@ from pathlib import Path
 
 from transformers import Wav2Vec2CTCTokenizer
 
+from .text import require_transcript
+
 PAD_TOKEN = "<pad>"
 UNK_TOKEN = "<unk>"
 WORD_DELIMITER_TOKEN = "|"
@@ -23,10 +25,12 @@ def build_vocab(texts: Iterable[str]) -> dict[str, int]:
     """Map each character of the (already normalised) `texts` to an id, after the special tokens.
 
     The space is not a token: the tokenizer turns it into `|`. Raises ValueError if a text holds `|` itself (it could
-    not be told apart from a word boundary) or if the texts have no characters at all.
+    not be told apart from a word boundary) or if the texts have no characters at all; `TranscriptTypeError` (a
+    TypeError) naming the sample for a text that is not a string (None: an empty cell).
     """
     characters: set[str] = set()
     for index, text in enumerate(texts):
+        text = require_transcript(text, index)
         if WORD_DELIMITER_TOKEN in text:
             raise ValueError(
                 f"text {index} ({text[:60]!r}) contains {WORD_DELIMITER_TOKEN!r}, the word-delimiter token; "
