@@ -13,7 +13,7 @@ from typing import Any
 
 import datasets
 
-from .audio import AudioReadError, decode_with_datasets
+from .audio import AudioReadError, audio_column_problem, decode_with_datasets
 
 FFMPEG_DEBIAN_PACKAGES = "libavcodec59 libavformat59 libavutil57 libswresample4 libswscale6 libavdevice59 libavfilter8"
 
@@ -74,9 +74,13 @@ def load_corpus(
     parts = corpus.values() if isinstance(corpus, (datasets.DatasetDict, datasets.IterableDatasetDict)) else [corpus]
     for part in parts:
         _check_columns(part, [audio_column] + ([text_column] if text_column else []), where)
+        _check_audio_feature(part, audio_column, where)
     decoder = _AudioColumnDecoder(audio_column, sampling_rate, resample, where)
     # Arrow keeps the undecoded {"bytes", "path"}: we decode ourselves so that errors can name the file.
-    corpus = corpus.cast_column(audio_column, datasets.Audio(decode=False))
+    try:
+        corpus = corpus.cast_column(audio_column, datasets.Audio(decode=False))
+    except (TypeError, ValueError) as error:  # pyarrow's cast errors name neither the column nor the corpus
+        raise CorpusError(f"column {audio_column!r} of {where} cannot be read as audio: {error}") from error
     if isinstance(corpus, (datasets.IterableDataset, datasets.IterableDatasetDict)):
         return corpus.map(decoder.decode_example)
     return corpus.with_transform(decoder.decode_batch)
@@ -117,6 +121,13 @@ def _check_columns(dataset: datasets.Dataset | datasets.IterableDataset, columns
     missing = [c for c in columns if c not in names]
     if missing:
         raise CorpusError(f"{where} has no column(s) {missing}; its columns are {names}")
+
+
+def _check_audio_feature(dataset: datasets.Dataset | datasets.IterableDataset, column: str, where: str) -> None:
+    feature = (dataset.features or {}).get(column)  # None: a streamed dataset whose features are unknown
+    problem = None if feature is None else audio_column_problem(feature, column)
+    if problem:
+        raise CorpusError(f"column {column!r} of {where} {problem}")
 
 
 class _AudioColumnDecoder:
