@@ -51,6 +51,14 @@ def prepare_dataset(
     `"ignore"`: no check). Audio cells may be `datasets.Audio` values or bare sample arrays/lists, which are taken
     to be at the feature extractor's rate; anything else raises AudioReadError naming the sample and column.
     """
+    if not isinstance(corpus, (datasets.Dataset, datasets.DatasetDict)):
+        raise TypeError(f"corpus must be a datasets.Dataset or DatasetDict, got {type(corpus).__name__}")
+    if not hasattr(feature_extractor, "sampling_rate"):
+        raise TypeError(
+            f"feature_extractor must be a feature extractor (LogMelFeatureExtractor), got {feature_extractor!r}"
+        )
+    if max_seconds is not None and not max_seconds > 0:
+        raise ValueError(f"max_seconds={max_seconds!r}: expected a positive number of seconds, or None for no limit")
     if isinstance(corpus, datasets.DatasetDict):
         return datasets.DatasetDict(
             {
@@ -109,12 +117,25 @@ def _checked_audio(value: Any, rate: int, index: int, column: str) -> np.ndarray
     return array
 
 
+def _features(feature_extractor: Any, arrays: list[np.ndarray], indices: list[int], column: str) -> list:
+    """The extractor's features of one batch; an error names the corpus sample, not the position in the batch."""
+    try:
+        return feature_extractor(arrays, sampling_rate=feature_extractor.sampling_rate, padding=False)["input_features"]
+    except (TypeError, ValueError):
+        for array, index in zip(arrays, indices):
+            try:
+                feature_extractor([array], sampling_rate=feature_extractor.sampling_rate)
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"audio of sample {index} in column {column!r}: {error}") from error
+        raise
+
+
 def _with_features(corpus, feature_extractor, tokenizer, audio_column, text_column, normalize, num_proc):
     rate = feature_extractor.sampling_rate
 
     def convert(batch: dict[str, list], indices: list[int]) -> dict[str, list]:
         arrays = [_checked_audio(value, rate, i, audio_column) for value, i in zip(batch[audio_column], indices)]
-        features = feature_extractor(arrays, sampling_rate=rate, padding=False)["input_features"]
+        features = _features(feature_extractor, arrays, indices, audio_column)
         out = {
             "input_features": [np.asarray(f, dtype=np.float32) for f in features],
             DURATION_COLUMN: [len(a) / rate for a in arrays],

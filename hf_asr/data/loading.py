@@ -68,6 +68,10 @@ def load_corpus(
     decoded per example to `{"array", "sampling_rate", "path"}` (a `with_transform`; `map`/`filter` see decoded
     audio). Read other columns with `ds.select_columns([name])[name]`: `ds[name]` alone decodes every audio file.
     """
+    if not isinstance(source, (str, Path)):
+        raise TypeError(f"source must be a folder path or a Hub dataset name, got {type(source).__name__}")
+    if isinstance(sampling_rate, bool) or not isinstance(sampling_rate, int) or sampling_rate <= 0:
+        raise ValueError(f"sampling_rate={sampling_rate!r}: expected a positive whole number of Hz")
     require_audio_backend()
     corpus = _open(source, config, split, streaming)
     where = str(source)

@@ -6,6 +6,7 @@ the characters of the texts in sorted order. No `<s>`/`</s>`: they would appear 
 
 from __future__ import annotations
 
+import collections
 import json
 import tempfile
 from collections.abc import Iterable
@@ -52,6 +53,14 @@ def tokenizer_from_vocab(vocab: dict[str, int], out_dir: str | Path | None = Non
     With `out_dir`, the folder also receives the tokenizer's own files (`save_pretrained`), so it can be reloaded
     with `Wav2Vec2CTCTokenizer.from_pretrained(out_dir)`.
     """
+    if not isinstance(vocab, dict):
+        raise TypeError(f"vocab must be a dict {{token: id}}, got {type(vocab).__name__}; build it with build_vocab")
+    for token, token_id in vocab.items():
+        if not isinstance(token, str) or isinstance(token_id, bool) or not isinstance(token_id, int) or token_id < 0:
+            raise TypeError(f"vocab entry {token!r}: {token_id!r} is not a string token with an integer id >= 0")
+    if len(set(vocab.values())) != len(vocab):
+        shared = sorted(i for i, count in collections.Counter(vocab.values()).items() if count > 1)
+        raise ValueError(f"vocab gives several tokens the same id(s) {shared}; each token needs its own id")
     missing = [token for token in SPECIAL_TOKENS if token not in vocab]
     if missing:
         raise ValueError(f"vocabulary lacks the special token(s) {missing}; build it with build_vocab")

@@ -51,6 +51,8 @@ class LogMelWav2Vec2Processor(ProcessorMixin):
 
     def _check_texts(self, text: Any, unknown_characters: str) -> None:
         if isinstance(text, (list, tuple)):
+            if not text:
+                raise ValueError("text= is an empty list: pass at least one transcript")
             texts = [require_transcript(t, i) for i, t in enumerate(text)]
         else:
             texts = [require_transcript(text)]

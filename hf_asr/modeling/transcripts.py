@@ -40,7 +40,7 @@ def require_transcript(text: Any, index: int | None = None, column: str | None =
         + (f" of sample {index}" if index is not None else "")
         + (f" in column {column!r}" if column is not None else "")
     )
-    what = "None (an empty cell?)" if text is None else f"a {type(text).__name__} ({text!r:.60}), not a string"
+    what = "None (an empty cell?)" if text is None else f"{text!r:.60} of type {type(text).__name__}, not a string"
     fix = f"corpus.filter(lambda t: isinstance(t, str), input_columns={column or 'text'!r})"
     raise TranscriptTypeError(f"{where} is {what}: every transcript must be a string; drop such rows ({fix})")
 

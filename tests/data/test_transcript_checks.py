@@ -30,7 +30,8 @@ def _corpus(texts: list) -> datasets.Dataset:
 
 
 @pytest.mark.parametrize(
-    ("value", "described"), [(None, r"None \(an empty cell\?\)"), (3.5, "a float"), (["ab"], "a list")]
+    ("value", "described"),
+    [(None, r"None \(an empty cell\?\)"), (3.5, "3.5 of type float"), (["ab"], r"\['ab'\] of type list")],
 )
 def test_require_transcript_names_sample_column_and_value(value, described):
     with pytest.raises(TranscriptTypeError, match=rf"transcript of sample 17 in column 'text' is {described}"):
