@@ -95,6 +95,10 @@ def audio_array(value: Any, where: str | None = None) -> tuple[np.ndarray, int |
     label = f" of {where}" if where else ""
     if hasattr(value, "get_all_samples"):
         samples = value.get_all_samples()
+        encoded = getattr(value, "_hf_encoded", None) or {}  # datasets keeps the cell's {"path", "bytes"} here
+        source = encoded.get("bytes") or encoded.get("path")
+        if source is not None:
+            warn_if_truncated(source, repr(encoded.get("path") or "<audio bytes>") + label)
         return samples.data.numpy().mean(0).astype(np.float32), int(samples.sample_rate)
     if isinstance(value, (str, Path)):
         return read_audio(value, name=f"{str(value)!r}{label}")

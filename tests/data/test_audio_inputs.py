@@ -90,6 +90,13 @@ def test_truncated_wav_bytes_and_datasets_cells_warn():
         decode_with_datasets({"bytes": data, "path": "cut.wav"}, datasets.Audio(sampling_rate=16_000), "corpus x")
 
 
+def test_truncated_wav_in_a_datasets_audio_column_warns():
+    corpus = datasets.Dataset.from_dict({"audio": [{"bytes": _truncated_wav(8_000, 100), "path": "cut.wav"}]})
+    cell = corpus.cast_column("audio", datasets.Audio())[0]["audio"]  # a torchcodec AudioDecoder
+    with pytest.warns(TruncatedAudioWarning, match="'cut.wav' of sample 0: .*promises 8000 samples .* only 100"):
+        audio_array(cell, where="sample 0")
+
+
 def test_whole_wav_reads_without_a_warning(tmp_path, recwarn):
     read_audio(bytes_of_wav(_tone(1000), 16_000))
     assert not [w for w in recwarn if issubclass(w.category, TruncatedAudioWarning)]

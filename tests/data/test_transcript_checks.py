@@ -5,6 +5,8 @@ import warnings
 import datasets
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hf_asr import LogMelFeatureExtractor, LogMelWav2Vec2Processor
 from hf_asr.data.features import prepare_dataset
@@ -90,3 +92,23 @@ def test_processor_text_warns_or_raises_on_unknown_characters(tokenizer):
     with warnings.catch_warnings():
         warnings.simplefilter("error", UnknownCharactersWarning)
         assert processor(text="abc def") == tokenizer("abc def").input_ids
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    texts=st.lists(
+        st.one_of(st.text(), st.none(), st.integers(), st.floats(), st.binary(), st.lists(st.text(max_size=3))),
+        max_size=5,
+    )
+)
+def test_any_transcript_list_gives_a_vocabulary_or_a_named_error(texts):
+    bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
+    if bad is not None:
+        with pytest.raises(TranscriptTypeError, match=rf"transcript of sample {bad} is "):
+            build_vocab(texts)
+        return
+    normalized = [normalize_transcript(t) for t in texts]
+    assert all(isinstance(t, str) and "|" not in t for t in normalized)
+    if any(normalized):
+        vocab = build_vocab(normalized)
+        assert set("".join(normalized)) - {" "} <= set(vocab)
