@@ -28,7 +28,7 @@ FIELD_RULES: dict[str, Rule] = {
     "conv_stride": Rule(int, low=1, sequence=True),
     "conv_bias": _FLAG,
     "hidden_size": _SIZE,
-    "num_hidden_layers": _SIZE,
+    "num_hidden_layers": _COUNT,  # 0: the conv stem and positional convolution alone
     "num_attention_heads": _SIZE,
     "intermediate_size": _SIZE,
     "num_conv_pos_embeddings": _SIZE,

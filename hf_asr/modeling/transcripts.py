@@ -87,7 +87,7 @@ def report_unknown_characters(
     )
     if policy == "raise":
         raise UnknownCharactersError(message)
-    warnings.warn(message, UnknownCharactersWarning, stacklevel=3)
+    warnings.warn(message, UnknownCharactersWarning, stacklevel=4)  # the caller of prepare_dataset or the processor
     return counts
 
 
