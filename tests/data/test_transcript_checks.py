@@ -106,7 +106,7 @@ def test_any_transcript_list_gives_a_vocabulary_or_a_named_error(texts):
     if bad is not None:
         with pytest.raises(TranscriptTypeError, match=rf"transcript of sample {bad} is "):
             build_vocab([normalize_transcript(t) if isinstance(t, str) else t for t in texts])
-        with pytest.raises(TranscriptTypeError, match=rf"transcript of sample {bad} is "):
+        with pytest.raises(TranscriptTypeError, match=rf"transcript of sample {bad} in column 'text' is "):
             [normalize_transcript(t, i, "text") for i, t in enumerate(texts)]
         return
     normalized = [normalize_transcript(t) for t in texts]
