@@ -171,6 +171,8 @@ class LogMelFeatureExtractor(SequenceFeatureExtractor):
 
     def extract(self, waveforms: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Checked float32 mono waveforms -> (features (B, T, n_mels), lengths (B,) in frames)."""
+        if not waveforms:
+            raise ValueError("extract() got no waveforms: pass a non-empty list of 1-D float32 tensors")
         device = waveforms[0].device
         num_samples = torch.tensor([len(w) for w in waveforms], device=device)
         batch = torch.nn.utils.rnn.pad_sequence(list(waveforms), batch_first=True)  # (B, N) zero padded

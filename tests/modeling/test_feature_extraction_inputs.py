@@ -133,3 +133,8 @@ def test_bad_sampling_rates_are_named(rate, error, named):
 def test_ragged_nested_lists_name_the_utterance():
     with pytest.raises(ValueError, match="Utterance 1 is not an array of samples"):
         EXTRACTOR([[0.1, 0.2], [[0.1], [0.2, 0.3]]], sampling_rate=16000)
+
+
+def test_extract_without_waveforms_is_named():
+    with pytest.raises(ValueError, match="extract\\(\\) got no waveforms"):
+        EXTRACTOR.extract([])
