@@ -1,4 +1,5 @@
-"""Saving a Hub-ready model folder: weights, config with the full auto_map, processor and the model code."""
+"""Saving a Hub-ready model folder (weights, config with the full auto_map, processor and the model code) and
+loading one back with every missing or corrupt file named."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .modeling.atomic_write import staged_folder
+from .modeling.model_folder import check_model_folder
 
 
 def save_model_folder(
@@ -33,3 +35,15 @@ def save_model_folder(
         for name, text in (extra_files or {}).items():
             (staging / name).write_text(text)
     return out_dir
+
+
+def load_model_folder(folder: str | os.PathLike, model_class: Any = None, **load_kwargs: Any) -> tuple[Any, Any]:
+    """(model, processor) of a saved model folder, after `check_model_folder`: a missing `config.json`, weights or
+    `vocab.json` raises `MissingModelFileError` (a FileNotFoundError), truncated weights `CorruptModelFileError`
+    (a ValueError), each naming the file. `model_class` defaults to `LogMelWav2Vec2ForCTC`."""
+    from .modeling.model import LogMelWav2Vec2ForCTC
+    from .modeling.processing import LogMelWav2Vec2Processor
+
+    check_model_folder(folder)
+    model = (model_class or LogMelWav2Vec2ForCTC).from_pretrained(str(folder), **load_kwargs)
+    return model, LogMelWav2Vec2Processor.from_pretrained(str(folder))

@@ -1,7 +1,8 @@
 """Corpus building and loading, transcript normalisation, the character vocabulary, duration batching.
 
 Modules (imported on first use, so `hf-asr` starts without loading datasets/torchaudio):
-  text      normalize_transcript, find_unknown_characters, check_transcripts, UnknownCharactersError
+  text      normalize_transcript, find_unknown_characters, check_transcripts, UnknownCharactersError,
+            UnknownCharactersWarning, TranscriptTypeError
   vocab     build_vocab, build_tokenizer, tokenizer_from_vocab
   sentences load_sentences, clean_sentence, split_sentences
   tts       Voice, synthesize
@@ -21,6 +22,8 @@ _EXPORTS = {
     "find_unknown_characters": "text",
     "check_transcripts": "text",
     "UnknownCharactersError": "text",
+    "UnknownCharactersWarning": "text",
+    "TranscriptTypeError": "text",
     "build_vocab": "vocab",
     "build_tokenizer": "vocab",
     "tokenizer_from_vocab": "vocab",

@@ -1,19 +1,32 @@
 """Reading audio, in one place: files and wav bytes (soundfile), `datasets` audio cells of every form (torchcodec).
 
 Every reader returns mono float32 samples of shape (num_samples,) and the sampling rate; channels are averaged.
+A wav file whose header promises more samples than the file holds (a truncated copy) is read with a
+`TruncatedAudioWarning` naming the file and both counts.
 """
 
 from __future__ import annotations
 
 import io
+import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+_HEADER_BYTES = 1 << 16  # enough for the RIFF chunks before "data" in any ordinary wav file
+_CELL_FORMS = (
+    "a datasets.Audio value ({'array', 'sampling_rate'} or {'bytes', 'path'}), a file path or a 1-D sequence of samples"
+)
+
 
 class AudioReadError(ValueError):
     """An audio file or blob could not be read; the message names it."""
+
+
+class TruncatedAudioWarning(UserWarning):
+    """A wav file holds fewer samples than its header promises (cut short while copying or writing)."""
 
 
 def read_audio(source: str | Path | bytes, name: str | None = None) -> tuple[np.ndarray, int]:
@@ -29,26 +42,113 @@ def read_audio(source: str | Path | bytes, name: str | None = None) -> tuple[np.
         audio, rate = soundfile.read(handle, dtype="float32", always_2d=True)
     except Exception as error:  # soundfile raises its own LibsndfileError (a RuntimeError) and others
         raise AudioReadError(f"cannot read audio {label}: {error}") from None
+    warn_if_truncated(source, label)
     return audio.mean(axis=1), int(rate)
 
 
-def audio_array(value: Any) -> tuple[np.ndarray, int | None]:
-    """A `datasets` audio cell -> (mono float32 samples, rate); rate is None for a bare array.
+def warn_if_truncated(source: str | Path | bytes, name: str) -> None:
+    """Warn (`TruncatedAudioWarning`, naming `name`) when `source` is a wav whose header promises more samples
+    than the file holds; other formats and whole files pass silently."""
+    try:
+        if isinstance(source, (bytes, bytearray)):
+            header, size = bytes(source[:_HEADER_BYTES]), len(source)
+        else:
+            with open(source, "rb") as handle:
+                header, size = handle.read(_HEADER_BYTES), os.fstat(handle.fileno()).st_size
+    except OSError:
+        return
+    counts = _wav_sample_counts(header, size)
+    if counts is not None and counts[1] < counts[0]:
+        warnings.warn(
+            f"audio {name}: the wav header promises {counts[0]} samples but the file holds only {counts[1]} "
+            "(a truncated file?); using the samples there are",
+            TruncatedAudioWarning,
+            stacklevel=3,
+        )
+
+
+def _wav_sample_counts(header: bytes, file_size: int) -> tuple[int, int] | None:
+    """(samples per channel the RIFF header promises, samples the file holds), or None if not a plain wav."""
+    if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+        return None  # RF64 and others keep their sizes elsewhere
+    position, block_align = 12, 0
+    while position + 8 <= len(header):
+        chunk, size = header[position : position + 4], int.from_bytes(header[position + 4 : position + 8], "little")
+        if chunk == b"fmt " and position + 22 <= len(header):
+            block_align = int.from_bytes(header[position + 20 : position + 22], "little")  # bytes per frame
+        if chunk == b"data":
+            if not block_align or size in (0, 0xFFFFFFFF):  # streamed wavs leave the size open
+                return None
+            return size // block_align, max(0, file_size - position - 8) // block_align
+        position += 8 + size + (size & 1)
+    return None
+
+
+def audio_array(value: Any, where: str | None = None) -> tuple[np.ndarray, int | None]:
+    """A `datasets` audio cell -> (mono float32 samples, rate); rate is None for bare samples.
 
     Accepts a decoded {"array", "sampling_rate"} dict, an undecoded {"bytes", "path"} dict (`Audio(decode=False)`),
-    a torchcodec AudioDecoder (datasets' default decoding) or a bare array.
+    a torchcodec AudioDecoder (datasets' default decoding), a file path, or bare samples (an array or a list of
+    numbers). Anything else raises AudioReadError naming `where` (e.g. "sample 3 in column 'audio'") and what the
+    cell holds.
     """
+    label = f" of {where}" if where else ""
     if hasattr(value, "get_all_samples"):
         samples = value.get_all_samples()
+        encoded = getattr(value, "_hf_encoded", None) or {}  # datasets keeps the cell's {"path", "bytes"} here
+        source = encoded.get("bytes") or encoded.get("path")
+        if source is not None:
+            warn_if_truncated(source, repr(encoded.get("path") or "<audio bytes>") + label)
         return samples.data.numpy().mean(0).astype(np.float32), int(samples.sample_rate)
+    if isinstance(value, (str, Path)):
+        return read_audio(value, name=f"{str(value)!r}{label}")
     if isinstance(value, dict) and "array" not in value and ("bytes" in value or "path" in value):
         source = value.get("bytes") or value.get("path")
         if source is None:
-            raise AudioReadError("an audio cell holds neither bytes nor a path")
+            raise AudioReadError(f"the audio cell{label} holds neither bytes nor a path")
         return read_audio(source, name=value.get("path"))
-    if isinstance(value, dict) or hasattr(value, "__getitem__") and not isinstance(value, (np.ndarray, list)):
-        return np.asarray(value["array"], dtype=np.float32).reshape(-1), int(value["sampling_rate"])
-    return np.asarray(value, dtype=np.float32), None
+    if isinstance(value, dict) or hasattr(value, "__getitem__") and not isinstance(value, (np.ndarray, list, tuple)):
+        missing = [key for key in ("array", "sampling_rate") if key not in value or value[key] is None]
+        if missing:
+            raise AudioReadError(f"the audio cell{label} has no {missing}; expected {_CELL_FORMS}")
+        return _samples(value["array"], label).reshape(-1), int(value["sampling_rate"])
+    return _samples(value, label), None
+
+
+def _samples(value: Any, label: str) -> np.ndarray:
+    try:
+        array = np.asarray(value, dtype=np.float32)
+    except (TypeError, ValueError) as error:
+        raise AudioReadError(
+            f"the audio cell{label} holds {type(value).__name__} {str(value)[:60]!r}, not audio; "
+            f"expected {_CELL_FORMS} ({error})"
+        ) from error
+    return array
+
+
+def audio_column_problem(feature: Any, column: str = "audio") -> str | None:
+    """Why a `datasets` column `column` with `feature` cannot be cast to `datasets.Audio`, or None if it can.
+
+    Castable: Audio, file paths (string), bytes, {"bytes", "path"} and {"array", "sampling_rate"} structs. Raw
+    sample lists have no sampling rate: the message says how to give them one.
+    """
+    import datasets
+
+    if isinstance(feature, datasets.Audio):
+        return None
+    if isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string", "binary", "large_binary"):
+        return None
+    if isinstance(feature, dict) and ({"bytes", "path"} & set(feature) or {"array", "sampling_rate"} <= set(feature)):
+        return None
+    inner = getattr(feature, "feature", None)
+    if isinstance(inner, datasets.Value) and inner.dtype.startswith(("float", "int", "uint")):
+        return (
+            f"holds raw samples ({feature}) without a sampling rate, not audio: give them their rate with "
+            f"corpus.map(lambda a: {{{column!r}: {{'array': a, 'sampling_rate': RATE}}}}, input_columns={column!r})"
+            f".cast_column({column!r}, datasets.Audio()), or pass the corpus to prepare_dataset as it is (samples are "
+            "taken to be at the feature extractor's rate)"
+        )
+    return f"holds {feature}, not audio; expected {_CELL_FORMS}"
 
 
 def decode_with_datasets(value: dict[str, Any], feature: Any, where: str) -> tuple[np.ndarray, int]:
@@ -59,7 +159,18 @@ def decode_with_datasets(value: dict[str, Any], feature: Any, where: str) -> tup
         samples = feature.decode_example(value).get_all_samples()
     except Exception as error:
         raise AudioReadError(f"cannot decode audio {name!r} in {where}: {error}") from error
+    source = value.get("bytes") or value.get("path")
+    if source is not None:
+        warn_if_truncated(source, f"{name!r} in {where}")
     return samples.data.numpy().mean(0).astype(np.float32, copy=False), int(samples.sample_rate)
 
 
-__all__ = ["AudioReadError", "read_audio", "audio_array", "decode_with_datasets"]
+__all__ = [
+    "AudioReadError",
+    "TruncatedAudioWarning",
+    "read_audio",
+    "warn_if_truncated",
+    "audio_array",
+    "audio_column_problem",
+    "decode_with_datasets",
+]

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..modeling.atomic_write import staged_folder
 from .audio import audio_array
-from .text import normalize_transcript
+from .text import normalize_transcript, report_unknown_characters, require_transcript, tokenizer_alphabet
 
 DURATION_COLUMN = "duration"
 CACHE_KEY_FILE = "cache_key.json"
@@ -36,6 +36,7 @@ def prepare_dataset(
     max_seconds: float | None = None,
     num_proc: int | None = None,
     precompute_features: bool = True,
+    unknown_characters: str = "warn",
 ) -> AnyCorpus:
     """Audio -> `input_features` (T_mel, n_mels) and `duration` (s); text -> `labels` (with a tokenizer).
 
@@ -43,7 +44,21 @@ def prepare_dataset(
     tokenizer silently maps unknown characters to <unk>). `max_seconds` drops longer utterances.
     `precompute_features=False` keeps the audio as undecoded `audio` cells (plus `duration` and `labels`).
     Already prepared corpora (with `input_features`) are returned as they are.
+
+    Transcripts are checked first: one that is not a string (None: an empty cell) raises `TranscriptTypeError`
+    naming the sample and column; characters outside the tokenizer's vocabulary (they become <unk>) give an
+    `UnknownCharactersWarning` naming each with its count (`unknown_characters="raise"`: UnknownCharactersError,
+    `"ignore"`: no check). Audio cells may be `datasets.Audio` values or bare sample arrays/lists, which are taken
+    to be at the feature extractor's rate; anything else raises AudioReadError naming the sample and column.
     """
+    if not isinstance(corpus, (datasets.Dataset, datasets.DatasetDict)):
+        raise TypeError(f"corpus must be a datasets.Dataset or DatasetDict, got {type(corpus).__name__}")
+    if not hasattr(feature_extractor, "sampling_rate"):
+        raise TypeError(
+            f"feature_extractor must be a feature extractor (LogMelFeatureExtractor), got {feature_extractor!r}"
+        )
+    if max_seconds is not None and not max_seconds > 0:
+        raise ValueError(f"max_seconds={max_seconds!r}: expected a positive number of seconds, or None for no limit")
     if isinstance(corpus, datasets.DatasetDict):
         return datasets.DatasetDict(
             {
@@ -57,6 +72,7 @@ def prepare_dataset(
                     max_seconds,
                     num_proc,
                     precompute_features,
+                    unknown_characters,
                 )
                 for name, split in corpus.items()
             }
@@ -70,6 +86,8 @@ def prepare_dataset(
     if tokenizer is not None and text_column not in corpus.column_names:
         raise ValueError(f"no text column {text_column!r} in the corpus; its columns are {corpus.column_names}")
     normalize = normalize_transcript if normalize_text else (lambda text: text)
+    if tokenizer is not None:
+        _check_transcripts(corpus, text_column, normalize, tokenizer, unknown_characters)
     if precompute_features:
         prepared = _with_features(corpus, feature_extractor, tokenizer, audio_column, text_column, normalize, num_proc)
     else:
@@ -79,22 +97,45 @@ def prepare_dataset(
     return prepared
 
 
-def _checked_audio(value: Any, rate: int) -> np.ndarray:
-    array, sampling_rate = audio_array(value)
+def _check_transcripts(corpus, text_column, normalize, tokenizer, unknown_characters) -> None:
+    """Every transcript a string (else an error naming the sample), unknown characters reported by the policy."""
+    texts = corpus.select_columns([text_column])[text_column]  # without decoding the audio
+    normalized = [normalize(require_transcript(text, index, text_column)) for index, text in enumerate(texts)]
+    alphabet = tokenizer_alphabet(tokenizer)
+    if alphabet is not None:
+        report_unknown_characters(normalized, alphabet, unknown_characters, where=f"column {text_column!r}")
+
+
+def _checked_audio(value: Any, rate: int, index: int, column: str) -> np.ndarray:
+    where = f"sample {index} in column {column!r}"
+    array, sampling_rate = audio_array(value, where)
     if sampling_rate is not None and sampling_rate != rate:
         raise ValueError(
-            f"audio at {sampling_rate} Hz, the feature extractor expects {rate} Hz: load the corpus with "
-            "hf_asr.data.loading.load_corpus (resamples) or cast_column(Audio(sampling_rate=...))"
+            f"audio of {where} is at {sampling_rate} Hz, the feature extractor expects {rate} Hz: load the corpus "
+            "with hf_asr.data.loading.load_corpus (resamples) or cast_column(Audio(sampling_rate=...))"
         )
     return array
+
+
+def _features(feature_extractor: Any, arrays: list[np.ndarray], indices: list[int], column: str) -> list:
+    """The extractor's features of one batch; an error names the corpus sample, not the position in the batch."""
+    try:
+        return feature_extractor(arrays, sampling_rate=feature_extractor.sampling_rate, padding=False)["input_features"]
+    except (TypeError, ValueError):
+        for array, index in zip(arrays, indices):
+            try:
+                feature_extractor([array], sampling_rate=feature_extractor.sampling_rate)
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"audio of sample {index} in column {column!r}: {error}") from error
+        raise
 
 
 def _with_features(corpus, feature_extractor, tokenizer, audio_column, text_column, normalize, num_proc):
     rate = feature_extractor.sampling_rate
 
-    def convert(batch: dict[str, list]) -> dict[str, list]:
-        arrays = [_checked_audio(value, rate) for value in batch[audio_column]]
-        features = feature_extractor(arrays, sampling_rate=rate, padding=False)["input_features"]
+    def convert(batch: dict[str, list], indices: list[int]) -> dict[str, list]:
+        arrays = [_checked_audio(value, rate, i, audio_column) for value, i in zip(batch[audio_column], indices)]
+        features = _features(feature_extractor, arrays, indices, audio_column)
         out = {
             "input_features": [np.asarray(f, dtype=np.float32) for f in features],
             DURATION_COLUMN: [len(a) / rate for a in arrays],
@@ -113,6 +154,7 @@ def _with_features(corpus, feature_extractor, tokenizer, audio_column, text_colu
         columns["labels"] = datasets.List(datasets.Value("int64"))
     return corpus.map(
         convert,
+        with_indices=True,
         batched=True,
         batch_size=32,
         remove_columns=corpus.column_names,
@@ -131,8 +173,9 @@ def _with_audio(corpus, feature_extractor, tokenizer, audio_column, text_column,
     if DURATION_COLUMN not in corpus.column_names:
         rate = feature_extractor.sampling_rate
         corpus = corpus.map(
-            lambda value: {DURATION_COLUMN: len(_checked_audio(value, rate)) / rate},
+            lambda value, i: {DURATION_COLUMN: len(_checked_audio(value, rate, i, audio_column)) / rate},
             input_columns="audio",
+            with_indices=True,
             num_proc=num_proc,
             desc="durations",
         )

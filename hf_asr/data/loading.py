@@ -13,7 +13,7 @@ from typing import Any
 
 import datasets
 
-from .audio import AudioReadError, decode_with_datasets
+from .audio import AudioReadError, audio_column_problem, decode_with_datasets
 
 FFMPEG_DEBIAN_PACKAGES = "libavcodec59 libavformat59 libavutil57 libswresample4 libswscale6 libavdevice59 libavfilter8"
 
@@ -68,15 +68,23 @@ def load_corpus(
     decoded per example to `{"array", "sampling_rate", "path"}` (a `with_transform`; `map`/`filter` see decoded
     audio). Read other columns with `ds.select_columns([name])[name]`: `ds[name]` alone decodes every audio file.
     """
+    if not isinstance(source, (str, Path)):
+        raise TypeError(f"source must be a folder path or a Hub dataset name, got {type(source).__name__}")
+    if isinstance(sampling_rate, bool) or not isinstance(sampling_rate, int) or sampling_rate <= 0:
+        raise ValueError(f"sampling_rate={sampling_rate!r}: expected a positive whole number of Hz")
     require_audio_backend()
     corpus = _open(source, config, split, streaming)
     where = str(source)
     parts = corpus.values() if isinstance(corpus, (datasets.DatasetDict, datasets.IterableDatasetDict)) else [corpus]
     for part in parts:
         _check_columns(part, [audio_column] + ([text_column] if text_column else []), where)
+        _check_audio_feature(part, audio_column, where)
     decoder = _AudioColumnDecoder(audio_column, sampling_rate, resample, where)
     # Arrow keeps the undecoded {"bytes", "path"}: we decode ourselves so that errors can name the file.
-    corpus = corpus.cast_column(audio_column, datasets.Audio(decode=False))
+    try:
+        corpus = corpus.cast_column(audio_column, datasets.Audio(decode=False))
+    except (TypeError, ValueError) as error:  # pyarrow's cast errors name neither the column nor the corpus
+        raise CorpusError(f"column {audio_column!r} of {where} cannot be read as audio: {error}") from error
     if isinstance(corpus, (datasets.IterableDataset, datasets.IterableDatasetDict)):
         return corpus.map(decoder.decode_example)
     return corpus.with_transform(decoder.decode_batch)
@@ -117,6 +125,13 @@ def _check_columns(dataset: datasets.Dataset | datasets.IterableDataset, columns
     missing = [c for c in columns if c not in names]
     if missing:
         raise CorpusError(f"{where} has no column(s) {missing}; its columns are {names}")
+
+
+def _check_audio_feature(dataset: datasets.Dataset | datasets.IterableDataset, column: str, where: str) -> None:
+    feature = (dataset.features or {}).get(column)  # None: a streamed dataset whose features are unknown
+    problem = None if feature is None else audio_column_problem(feature, column)
+    if problem:
+        raise CorpusError(f"column {column!r} of {where} {problem}")
 
 
 class _AudioColumnDecoder:

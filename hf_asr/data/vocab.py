@@ -6,12 +6,15 @@ the characters of the texts in sorted order. No `<s>`/`</s>`: they would appear 
 
 from __future__ import annotations
 
+import collections
 import json
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from transformers import Wav2Vec2CTCTokenizer
+
+from .text import require_transcript
 
 PAD_TOKEN = "<pad>"
 UNK_TOKEN = "<unk>"
@@ -23,10 +26,12 @@ def build_vocab(texts: Iterable[str]) -> dict[str, int]:
     """Map each character of the (already normalised) `texts` to an id, after the special tokens.
 
     The space is not a token: the tokenizer turns it into `|`. Raises ValueError if a text holds `|` itself (it could
-    not be told apart from a word boundary) or if the texts have no characters at all.
+    not be told apart from a word boundary) or if the texts have no characters at all; `TranscriptTypeError` (a
+    TypeError) naming the sample for a text that is not a string (None: an empty cell).
     """
     characters: set[str] = set()
     for index, text in enumerate(texts):
+        text = require_transcript(text, index)
         if WORD_DELIMITER_TOKEN in text:
             raise ValueError(
                 f"text {index} ({text[:60]!r}) contains {WORD_DELIMITER_TOKEN!r}, the word-delimiter token; "
@@ -48,6 +53,14 @@ def tokenizer_from_vocab(vocab: dict[str, int], out_dir: str | Path | None = Non
     With `out_dir`, the folder also receives the tokenizer's own files (`save_pretrained`), so it can be reloaded
     with `Wav2Vec2CTCTokenizer.from_pretrained(out_dir)`.
     """
+    if not isinstance(vocab, dict):
+        raise TypeError(f"vocab must be a dict {{token: id}}, got {type(vocab).__name__}; build it with build_vocab")
+    for token, token_id in vocab.items():
+        if not isinstance(token, str) or isinstance(token_id, bool) or not isinstance(token_id, int) or token_id < 0:
+            raise TypeError(f"vocab entry {token!r}: {token_id!r} is not a string token with an integer id >= 0")
+    if len(set(vocab.values())) != len(vocab):
+        shared = sorted(i for i, count in collections.Counter(vocab.values()).items() if count > 1)
+        raise ValueError(f"vocab gives several tokens the same id(s) {shared}; each token needs its own id")
     missing = [token for token in SPECIAL_TOKENS if token not in vocab]
     if missing:
         raise ValueError(f"vocabulary lacks the special token(s) {missing}; build it with build_vocab")

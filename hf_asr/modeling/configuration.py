@@ -10,7 +10,63 @@ import math
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 
+from .value_rules import Rule, check_values
+
+_SIZE = Rule(int, low=1)
+_COUNT = Rule(int, low=0)
+_PROBABILITY = Rule(float, low=0, high=1)
+_POSITIVE = Rule(float, low=0, low_open=True)
+_FLAG = Rule(bool)
+_TOKEN_ID = Rule(int, low=0, optional=True)
 POSITION_EMBEDDINGS = ("conv", "depthwise", "rotary")  # see positional.py
+# Every field of the schema and what it allows; validate_architecture checks them before anything computes with them.
+FIELD_RULES: dict[str, Rule] = {
+    "num_mel_bins": _SIZE,
+    "sampling_rate": _SIZE,
+    "mel_hop_length": _SIZE,
+    "conv_dim": Rule(int, low=1, sequence=True),
+    "conv_kernel": Rule(int, low=1, sequence=True),
+    "conv_stride": Rule(int, low=1, sequence=True),
+    "conv_bias": _FLAG,
+    "hidden_size": _SIZE,
+    "num_hidden_layers": _COUNT,  # 0: the conv stem and positional convolution alone
+    "num_attention_heads": _SIZE,
+    "intermediate_size": _SIZE,
+    "position_embedding": Rule(str, choices=POSITION_EMBEDDINGS),
+    "num_conv_pos_embeddings": _SIZE,
+    "num_conv_pos_embedding_groups": _SIZE,
+    "hidden_dropout": _PROBABILITY,
+    "attention_dropout": _PROBABILITY,
+    "activation_dropout": _PROBABILITY,
+    "feat_proj_dropout": _PROBABILITY,
+    "final_dropout": _PROBABILITY,
+    "layerdrop": _PROBABILITY,
+    "layer_norm_eps": _POSITIVE,
+    "initializer_range": _POSITIVE,
+    "apply_spec_augment": _FLAG,
+    "mask_time_prob": _PROBABILITY,
+    "mask_time_length": _SIZE,
+    "mask_time_min_masks": _COUNT,
+    "mask_feature_prob": _PROBABILITY,
+    "mask_feature_length": _SIZE,
+    "mask_feature_min_masks": _COUNT,
+    "num_codevector_groups": _SIZE,
+    "num_codevectors_per_group": _SIZE,
+    "codevector_dim": _SIZE,
+    "proj_codevector_dim": _SIZE,
+    "contrastive_logits_temperature": _POSITIVE,
+    "num_negatives": _SIZE,
+    "diversity_loss_weight": Rule(float, low=0),
+    "max_gumbel_temperature": _POSITIVE,
+    "min_gumbel_temperature": _POSITIVE,
+    "gumbel_temperature_decay": Rule(float, low=0, high=1, low_open=True),
+    "vocab_size": _SIZE,
+    "ctc_loss_reduction": Rule(str, choices=("mean", "sum")),
+    "ctc_zero_infinity": _FLAG,
+    "pad_token_id": _TOKEN_ID,
+    "bos_token_id": _TOKEN_ID,
+    "eos_token_id": _TOKEN_ID,
+}
 
 
 @strict
@@ -76,13 +132,20 @@ class LogMelWav2Vec2Config(PreTrainedConfig):
     def __post_init__(self, **kwargs):
         # Tuples come back as lists after save/load; store lists so both compare equal.
         self.conv_dim, self.conv_kernel, self.conv_stride = (
-            list(self.conv_dim),
-            list(self.conv_kernel),
-            list(self.conv_stride),
+            list(v) if isinstance(v, (list, tuple)) else v for v in (self.conv_dim, self.conv_kernel, self.conv_stride)
         )
+        # Checked here too, so that a bad value raises our ValueError/TypeError itself (@strict's validate() wraps
+        # them in a StrictDataclassClassValidationError, which is neither).
+        self.validate_architecture()
         super().__post_init__(**kwargs)
 
     def validate_architecture(self):
+        """Every field against FIELD_RULES (type and range), then the constraints between fields.
+
+        Raises TypeError/ValueError naming the field, the value and what is allowed. The model calls it again when
+        it is built, so a field changed after construction is checked too.
+        """
+        check_values(type(self).__name__, {name: getattr(self, name, None) for name in FIELD_RULES}, FIELD_RULES)
         if not (len(self.conv_dim) == len(self.conv_kernel) == len(self.conv_stride)) or not self.conv_dim:
             raise ValueError(
                 "conv_dim, conv_kernel and conv_stride need the same number (>= 1) of entries, got "
@@ -91,10 +154,6 @@ class LogMelWav2Vec2Config(PreTrainedConfig):
         if self.hidden_size % self.num_attention_heads:
             raise ValueError(
                 f"hidden_size={self.hidden_size} is not divisible by num_attention_heads={self.num_attention_heads}"
-            )
-        if self.position_embedding not in POSITION_EMBEDDINGS:
-            raise ValueError(
-                f"position_embedding must be one of {POSITION_EMBEDDINGS}, got {self.position_embedding!r}"
             )
         if self.position_embedding == "rotary" and (self.hidden_size // self.num_attention_heads) % 2:
             raise ValueError(
@@ -111,8 +170,11 @@ class LogMelWav2Vec2Config(PreTrainedConfig):
                 f"codevector_dim={self.codevector_dim} is not divisible by "
                 f"num_codevector_groups={self.num_codevector_groups}"
             )
-        if self.ctc_loss_reduction not in ("mean", "sum"):
-            raise ValueError(f"ctc_loss_reduction must be 'mean' or 'sum', got {self.ctc_loss_reduction!r}")
+        if self.min_gumbel_temperature > self.max_gumbel_temperature:
+            raise ValueError(
+                f"min_gumbel_temperature={self.min_gumbel_temperature} is above "
+                f"max_gumbel_temperature={self.max_gumbel_temperature}"
+            )
         if self.pad_token_id is not None and not 0 <= self.pad_token_id < self.vocab_size:
             raise ValueError(
                 f"pad_token_id={self.pad_token_id} (the CTC blank) is outside vocab_size={self.vocab_size}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,9 +11,26 @@ import torch
 import torchaudio
 from transformers import BatchFeature, SequenceFeatureExtractor
 
+from .value_rules import Rule, check_values
+
 # Integer PCM formats and the divisor that maps them to [-1, 1).
 _PCM_SCALE = {np.dtype(np.int16): 2.0**15, np.dtype(np.int32): 2.0**31, np.dtype(np.int8): 2.0**7}
 _LOG_FLOOR = 1e-6  # keeps log() finite on digital silence
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_SIZE = Rule(int, low=1)
+# The options and what each allows (win_length <= n_fft and f_min < f_max <= rate / 2 are checked after these).
+OPTION_RULES: dict[str, Rule] = {
+    "feature_size": _SIZE,
+    "sampling_rate": _SIZE,
+    "padding_value": Rule(float),
+    "n_fft": _SIZE,
+    "win_length": _SIZE,
+    "hop_length": _SIZE,
+    "f_min": Rule(float, low=0),
+    "f_max": Rule(float, low=0, low_open=True, optional=True),
+    "do_normalize": Rule(bool),
+    "return_attention_mask": Rule(bool),
+}
 
 
 class LogMelFeatureExtractor(SequenceFeatureExtractor):
@@ -54,6 +72,20 @@ class LogMelFeatureExtractor(SequenceFeatureExtractor):
         self.f_min, self.f_max = f_min, f_max
         self.do_normalize = do_normalize
         self._mel_by_device: dict[str, torch.nn.Module] = {}
+        self.check_options()
+
+    def check_options(self) -> None:
+        """Raise TypeError/ValueError naming the option, its value and what is allowed (see OPTION_RULES)."""
+        name = type(self).__name__
+        check_values(name, {option: getattr(self, option, None) for option in OPTION_RULES}, OPTION_RULES)
+        if self.win_length > self.n_fft:
+            raise ValueError(f"{name}.win_length={self.win_length} is above n_fft={self.n_fft}: expected <= n_fft")
+        f_max = self.sampling_rate / 2 if self.f_max is None else self.f_max
+        if not self.f_min < f_max <= self.sampling_rate / 2:
+            raise ValueError(
+                f"{name}: f_min={self.f_min}, f_max={self.f_max} at sampling_rate={self.sampling_rate}: expected "
+                f"0 <= f_min < f_max <= sampling_rate / 2 = {self.sampling_rate / 2}"
+            )
 
     def num_frames(self, num_samples: int) -> int:
         """Log-mel frames produced for `num_samples` samples."""
@@ -108,6 +140,11 @@ class LogMelFeatureExtractor(SequenceFeatureExtractor):
                 f"{type(self).__name__} needs sampling_rate= (it expects {self.sampling_rate} Hz audio): "
                 "a silent guess would give wrong features for audio at any other rate."
             )
+        if isinstance(sampling_rate, bool) or not isinstance(sampling_rate, (int, float, np.number)):
+            raise TypeError(f"sampling_rate={sampling_rate!r} ({type(sampling_rate).__name__}): expected a rate in Hz")
+        if not (np.isfinite(sampling_rate) and sampling_rate > 0 and float(sampling_rate).is_integer()):
+            raise ValueError(f"sampling_rate={sampling_rate!r}: expected a whole, positive number of Hz")
+        sampling_rate = int(sampling_rate)
         if sampling_rate != self.sampling_rate and not resample:
             raise ValueError(
                 f"Audio is at {sampling_rate} Hz but {type(self).__name__} expects {self.sampling_rate} Hz: "
@@ -119,6 +156,7 @@ class LogMelFeatureExtractor(SequenceFeatureExtractor):
         if sampling_rate != self.sampling_rate:
             waveforms = [torchaudio.functional.resample(w, sampling_rate, self.sampling_rate) for w in waveforms]
         features, lengths = self.extract(waveforms)
+        _check_finite_features(features)
         if return_attention_mask is None:
             return_attention_mask = self.return_attention_mask
         frame_mask = torch.arange(features.shape[1], device=features.device)[None, :] < lengths[:, None]
@@ -133,11 +171,18 @@ class LogMelFeatureExtractor(SequenceFeatureExtractor):
 
     def extract(self, waveforms: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Checked float32 mono waveforms -> (features (B, T, n_mels), lengths (B,) in frames)."""
+        if not waveforms:
+            raise ValueError("extract() got no waveforms: pass a non-empty list of 1-D float32 tensors")
         device = waveforms[0].device
         num_samples = torch.tensor([len(w) for w in waveforms], device=device)
         batch = torch.nn.utils.rnn.pad_sequence(list(waveforms), batch_first=True)  # (B, N) zero padded
-        power = self._mel(device)(batch)  # (B, n_mels, T)
-        features = torch.log(power + _LOG_FLOOR).transpose(1, 2)  # (B, T, n_mels)
+        # The power of loud audio (peaks far above 1) overflows float32: compute it on audio scaled to peak <= 1 and
+        # add the scale back in the log domain, log(p s² + f) = logaddexp(log p + log s², log f), exact at any scale
+        # (f / s² would underflow for s > ~1e16); s = 1 for ordinary audio.
+        scale = batch.abs().amax(1).clamp(min=1.0)  # (B,)
+        power = self._mel(device)(batch / scale[:, None])  # (B, n_mels, T)
+        log_power = torch.log(power) + 2.0 * torch.log(scale)[:, None, None]  # -inf where the power is 0
+        features = torch.logaddexp(log_power, torch.tensor(math.log(_LOG_FLOOR), device=device)).transpose(1, 2)
         lengths = 1 + torch.div(num_samples, self.hop_length, rounding_mode="floor")
         mask = (torch.arange(features.shape[1], device=device)[None, :] < lengths[:, None])[..., None]
         if self.do_normalize:
@@ -172,7 +217,12 @@ class LogMelFeatureExtractor(SequenceFeatureExtractor):
         if isinstance(waveform, torch.Tensor):
             tensor = waveform
         else:
-            array = np.asarray(waveform)
+            try:
+                array = np.asarray(waveform)
+            except (TypeError, ValueError) as error:  # ragged nested lists
+                raise ValueError(
+                    f"Utterance {index} is not an array of samples ({type(waveform).__name__}: {error})"
+                ) from error
             if array.dtype in _PCM_SCALE:
                 array = array.astype(np.float32) / _PCM_SCALE[array.dtype]
             elif array.dtype == np.uint8:
@@ -181,12 +231,18 @@ class LogMelFeatureExtractor(SequenceFeatureExtractor):
                 raise ValueError(
                     f"Utterance {index}: samples of type {array.dtype} are not audio (use float or int16)."
                 )
+            if array.dtype.itemsize > 4:
+                _check_float32_range(np.abs(array), index)
             tensor = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
         if tensor.dtype == torch.int16:
             tensor = tensor.float() / 2.0**15
         elif not tensor.is_floating_point():
             raise ValueError(f"Utterance {index}: samples of type {tensor.dtype} are not audio (use float or int16).")
+        if tensor.dtype == torch.float64:
+            _check_float32_range(tensor.abs(), index)
         tensor = tensor.float()
+        if tensor.numel() == 0:
+            raise ValueError(f"Utterance {index} is empty (shape {tuple(tensor.shape)}, 0 samples).")
         if tensor.ndim == 2:
             channel_axis = int(torch.tensor(tensor.shape).argmin())
             if not downmix:
@@ -197,9 +253,18 @@ class LogMelFeatureExtractor(SequenceFeatureExtractor):
             tensor = tensor.mean(channel_axis)
         if tensor.ndim != 1:
             raise ValueError(f"Utterance {index} has shape {tuple(tensor.shape)}; expected a 1-D mono waveform.")
-        if tensor.numel() == 0:
-            raise ValueError(f"Utterance {index} is empty (0 samples).")
         return tensor
+
+
+def _check_float32_range(magnitude: np.ndarray | torch.Tensor, index: int) -> None:
+    """Finite samples beyond float32's range (|x| of a float64 waveform) would become inf on the cast: name them
+    rather than report "non-finite" samples the caller never had."""
+    too_large = (magnitude > _FLOAT32_MAX) & (magnitude < float("inf"))
+    if bool(too_large.any()):
+        raise ValueError(
+            f"Utterance {index} has samples up to {float(magnitude[too_large].max()):.3g}, beyond float32's range "
+            f"({_FLOAT32_MAX:.3g}); audio samples belong in [-1, 1] (scale the waveform)."
+        )
 
 
 def _check_finite(waveforms: Sequence[torch.Tensor]) -> None:
@@ -213,6 +278,15 @@ def _check_finite(waveforms: Sequence[torch.Tensor]) -> None:
         f"Utterance {index} has {int(bad.sum())} non-finite samples (NaN or inf), the first at sample "
         f"{int(bad.nonzero()[0, 0])}."
     )
+
+
+def _check_finite_features(features: torch.Tensor) -> None:
+    """NaN/inf features never leave the extractor: name the utterance (extract() keeps finite audio finite; this
+    guards what no check foresaw, e.g. resampling that overflows)."""
+    finite = torch.isfinite(features).flatten(1).all(1)  # (B,)
+    if not bool(finite.all()):
+        index = int((~finite).nonzero()[0, 0])
+        raise ValueError(f"Utterance {index} gives non-finite log-mel features (NaN or inf); check its samples.")
 
 
 def _to_numpy(value: Any) -> Any:

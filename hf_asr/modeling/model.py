@@ -14,6 +14,7 @@ from .configuration import LogMelWav2Vec2Config
 from .feature_encoder import ConvFeatureEncoder, FeatureProjection, conv_output_lengths, frame_mask_from_lengths
 from .losses import contrastive_loss, ctc_utterance_losses, diversity_loss
 from .masking import compute_span_mask, sample_negative_indices
+from .model_folder import CorruptModelFileError, check_weights_files, local_folder
 from .outputs import LogMelWav2Vec2BaseModelOutput, LogMelWav2Vec2CTCOutput, LogMelWav2Vec2ForPreTrainingOutput
 from .positional import ConvPositionalEmbedding
 from .quantizer import GumbelVectorQuantizer
@@ -40,6 +41,26 @@ class LogMelWav2Vec2PreTrainedModel(PreTrainedModel):
     # The CTC loss is a per-batch mean, not a sum over tokens: the Trainer must divide it by
     # gradient-accumulation steps and must not multiply it by the world size.
     accepts_loss_kwargs = False
+
+    def __init__(self, config: LogMelWav2Vec2Config, *inputs: Any, **kwargs: Any) -> None:
+        config.validate_architecture()  # again: a field may have been changed since the config was built
+        super().__init__(config, *inputs, **kwargs)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: Any, *args: Any, **kwargs: Any):
+        """As `PreTrainedModel.from_pretrained`; a truncated or corrupt weights file raises `CorruptModelFileError`
+        (a ValueError) naming the file instead of a bare safetensors header error."""
+        folder = local_folder(pretrained_model_name_or_path)
+        if folder is not None:
+            check_weights_files(folder)
+        try:
+            return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        except Exception as error:  # safetensors' SafetensorError (downloaded files) is no ValueError/OSError
+            if type(error).__name__ != "SafetensorError":
+                raise
+            raise CorruptModelFileError(
+                f"the weights of {pretrained_model_name_or_path} cannot be read ({error}); save or download them again"
+            ) from error
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:

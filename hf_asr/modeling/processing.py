@@ -9,6 +9,8 @@ from transformers import ProcessorMixin
 from .ctc_labels import greedy_ids, trim_to_lengths
 from .lm_decoder import LMDecoder
 from .lm_decoder_folder import find_saved_decoder
+from .model_folder import check_processor_files, local_folder
+from .transcripts import report_unknown_characters, require_transcript, tokenizer_alphabet
 
 
 class LogMelWav2Vec2Processor(ProcessorMixin):
@@ -22,10 +24,23 @@ class LogMelWav2Vec2Processor(ProcessorMixin):
         super().__init__(feature_extractor, tokenizer)
         self.decoder = decoder
 
-    def __call__(self, audio: Any = None, text: str | list[str] | None = None, **kwargs: Any) -> Any:
-        """Features for `audio` (feature extractor kwargs, e.g. sampling_rate=) and/or label ids for `text`."""
+    def __call__(
+        self,
+        audio: Any = None,
+        text: str | list[str] | None = None,
+        unknown_characters: str = "warn",
+        **kwargs: Any,
+    ) -> Any:
+        """Features for `audio` (feature extractor kwargs, e.g. sampling_rate=) and/or label ids for `text`.
+
+        Each text must be a string (else `TranscriptTypeError` naming its index). Characters outside the tokenizer's
+        vocabulary become `<unk>`: `unknown_characters="warn"` (default) warns naming each with its count, "raise"
+        raises `UnknownCharactersError`, "ignore" tokenizes quietly.
+        """
         if audio is None and text is None:
             raise ValueError("Pass audio= and/or text= to the processor.")
+        if text is not None:
+            self._check_texts(text, unknown_characters)
         inputs = self.feature_extractor(audio, **kwargs) if audio is not None else None
         if text is None:
             return inputs
@@ -34,6 +49,20 @@ class LogMelWav2Vec2Processor(ProcessorMixin):
             return labels
         inputs["labels"] = labels
         return inputs
+
+    def _check_texts(self, text: Any, unknown_characters: str) -> None:
+        if isinstance(text, (list, tuple)):
+            if not text:
+                raise ValueError("text= is an empty list: pass at least one transcript")
+            texts = [require_transcript(t, i) for i, t in enumerate(text)]
+        else:
+            texts = [require_transcript(text)]
+        alphabet = tokenizer_alphabet(self.tokenizer)
+        if alphabet is None:
+            return
+        if getattr(self.tokenizer, "do_lower_case", False):
+            texts = [t.lower() for t in texts]
+        report_unknown_characters(texts, alphabet, unknown_characters, where="text=")
 
     def to_dict(self) -> dict[str, Any]:
         decoder, self.decoder = self.decoder, None  # the decoder is saved in its own files, not in JSON
@@ -84,8 +113,12 @@ class LogMelWav2Vec2Processor(ProcessorMixin):
         """Load as ProcessorMixin does, plus the LM decoder when the folder/repo has `language_model/`.
 
         A present but broken LM raises (naming the file) rather than silently falling back to greedy decoding;
-        pass `load_decoder=False` to skip it.
+        pass `load_decoder=False` to skip it. A local folder without `vocab.json` raises `MissingModelFileError` (a
+        FileNotFoundError) naming the folder.
         """
+        folder = local_folder(pretrained_model_name_or_path)
+        if folder is not None:
+            check_processor_files(folder)
         processor = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
         if load_decoder:
             folder = find_saved_decoder(pretrained_model_name_or_path, **kwargs)

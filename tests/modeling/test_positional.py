@@ -57,7 +57,7 @@ def test_position_options_save_and_load(tmp_path, kind):
 
 
 def test_unknown_position_embedding_is_named():
-    with pytest.raises(Exception, match="position_embedding must be one of .*'sinusoidal'"):
+    with pytest.raises(ValueError, match="position_embedding='sinusoidal' .* expected one of 'conv', 'depthwise'"):
         tiny_config(position_embedding="sinusoidal")
-    with pytest.raises(Exception, match="even head size"):
+    with pytest.raises(ValueError, match="even head size"):
         tiny_config(position_embedding="rotary", hidden_size=60, num_attention_heads=4)
