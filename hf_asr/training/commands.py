@@ -122,10 +122,15 @@ def _resume_target(options: CorpusOptions, args: TrainingArguments) -> str | boo
     return "auto" if options.auto_resume else None
 
 
-def _load(options: CorpusOptions, text_column: str | None) -> Any:
+def _load(options: CorpusOptions, args: TrainingArguments, text_column: str | None) -> Any:
+    """The corpus, its splits checked (names the folder) before any feature is computed."""
     from ..data.loading import load_corpus
+    from .inputs import check_training_length, needs_evaluation, training_splits
 
-    return load_corpus(options.corpus, audio_column=options.audio_column, text_column=text_column)
+    check_training_length(args)
+    corpus = load_corpus(options.corpus, audio_column=options.audio_column, text_column=text_column)
+    training_splits(corpus, options.train_split, options.eval_split, needs_evaluation(args), where=options.corpus)
+    return corpus
 
 
 def _config(preset: str, config_path: str | None = None) -> Any:
@@ -156,7 +161,7 @@ def run_pretrain(options: PretrainOptions, args: TrainingArguments) -> int:
 
     extractor = LogMelFeatureExtractor()
     corpus = prepare_dataset(
-        _load(options, None), extractor, audio_column=options.audio_column, max_seconds=options.max_audio_seconds
+        _load(options, args, None), extractor, audio_column=options.audio_column, max_seconds=options.max_audio_seconds
     )
     pretrain(
         corpus,
@@ -178,13 +183,13 @@ def run_pretrain(options: PretrainOptions, args: TrainingArguments) -> int:
 
 
 def run_finetune(options: FinetuneOptions, args: TrainingArguments) -> int:
-    from ..data.features import prepare_dataset, split_corpus
+    from ..data.features import prepare_dataset
     from ..modeling.feature_extraction import LogMelFeatureExtractor
     from ..modeling.processing import LogMelWav2Vec2Processor
     from .recipes import finetune
 
     logging.basicConfig(level=logging.INFO if args.should_log else logging.WARNING)
-    corpus = _load(options, options.text_column)
+    corpus = _load(options, args, options.text_column)
     if options.processor:
         processor = LogMelWav2Vec2Processor.from_pretrained(options.processor)
     elif options.vocab:
@@ -195,8 +200,9 @@ def run_finetune(options: FinetuneOptions, args: TrainingArguments) -> int:
     else:
         from ..data.text import normalize_transcript
         from ..data.vocab import build_tokenizer
+        from .inputs import training_splits
 
-        train, _ = split_corpus(corpus, options.train_split, None)
+        train, _ = training_splits(corpus, options.train_split, None, where=options.corpus)
         texts = [normalize_transcript(t) for t in train.select_columns([options.text_column])[options.text_column]]
         processor = LogMelWav2Vec2Processor(LogMelFeatureExtractor(), build_tokenizer(texts))
     corpus = prepare_dataset(
