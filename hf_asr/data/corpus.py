@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from ..modeling.atomic_write import staged_folder
 from .sentences import load_sentences
 from .speakers import default_voices
-from .tts import ESPEAK, FLITE, SAMPLING_RATE, Voice, bytes_of_wav, synthesize
+from .tts import ESPEAK, FLITE, SAMPLING_RATE, Voice, bytes_of_wav, check_snr_db, synthesize
 
 SPLITS = ("train", "validation", "test")
 FEATURES = datasets.Features(
@@ -47,8 +47,11 @@ def split_by_sentence(num_sentences: int, fractions: Sequence[float]) -> list[ra
     Every split with a positive fraction gets at least one sentence; train takes the rounding remainder.
     Raises ValueError if there are fewer sentences than such splits.
     """
-    if len(fractions) != len(SPLITS) or any(f < 0 for f in fractions) or sum(fractions) <= 0:
-        raise ValueError(f"split_fractions must be {len(SPLITS)} non-negative numbers (train, validation, test)")
+    if len(fractions) != len(SPLITS) or not all(np.isfinite(f) and f >= 0 for f in fractions) or sum(fractions) <= 0:
+        raise ValueError(
+            f"split_fractions must be {len(SPLITS)} finite non-negative numbers (train, validation, test), not all 0; "
+            f"got {tuple(fractions)}"
+        )
     total = float(sum(fractions))
     needed = sum(f > 0 for f in fractions)
     if num_sentences < needed:
@@ -89,6 +92,11 @@ def build_corpus(
     out_dir = Path(out_dir)
     if out_dir.exists() and not overwrite:
         raise FileExistsError(f"{out_dir} already exists; pass overwrite=True (--overwrite) or choose another folder")
+    _check_counts(num_sentences=num_sentences, voices_per_sentence=voices_per_sentence, num_workers=num_workers)
+    if num_voices is not None:
+        _check_counts(num_voices=num_voices)
+    if noise_snr_db is not None:
+        noise_snr_db = check_snr_db(noise_snr_db)  # before any synthesis: NaN would only show as silent audio
     num_voices = num_voices or max(12, 2 * voices_per_sentence)
     if not 1 <= voices_per_sentence <= num_voices:
         raise ValueError(f"voices_per_sentence={voices_per_sentence} must be in 1..num_voices={num_voices}")
@@ -124,6 +132,16 @@ def build_corpus(
         del corpus  # release the memory-mapped scratch files before deleting them
         shutil.rmtree(staging / ".arrow")
     return datasets.load_from_disk(str(out_dir))
+
+
+def _check_counts(**counts: object) -> None:
+    """ValueError/TypeError naming the option unless each count is a positive integer."""
+    for name, value in counts.items():
+        option = "--" + name.replace("_", "-")
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} ({option}) must be an integer, got {value!r}")
+        if value < 1:
+            raise ValueError(f"{name} ({option}) must be at least 1, got {value}")
 
 
 def _noise_seed(seed: int, sentence_id: int, k: int) -> int:
