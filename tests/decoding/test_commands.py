@@ -63,4 +63,4 @@ def test_build_tune_transcribe(workdir, capsys):
 
 def test_transcribe_names_a_missing_model_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope"):
-        main(["transcribe", "x.wav", "--model", str(tmp_path / "nope")])
+        main(["--debug", "transcribe", "x.wav", "--model", str(tmp_path / "nope")])
