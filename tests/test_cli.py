@@ -132,3 +132,27 @@ def test_debug_shows_the_traceback_instead(folders, tmp_path):
 def test_an_error_of_several_lines_is_printed_as_one():
     assert error_line(ValueError("first\n  second\n\n")) == "error: first; second"
     assert error_line(FileNotFoundError()) == "error: FileNotFoundError"
+
+
+@pytest.mark.parametrize(
+    "command,option,value",
+    [
+        ("finetune", "--mask_time_prob", "2"),
+        ("finetune", "--max_seconds_per_batch", "0"),
+        ("pretrain", "--num_negatives", "0"),
+        ("pretrain", "--mask_prob", "-0.5"),
+        ("pretrain", "--max_audio_seconds", "-1"),
+    ],
+)
+def test_training_options_out_of_range(folders, capsys, tmp_path, command, option, value):
+    argv = [command, "--corpus", folders / "corpus", "--output_dir", tmp_path, option, value, *TRAINING]
+    assert_one_error_line(argv, capsys, option, value)
+
+
+def test_training_files_and_folders_that_are_not_there_or_not_json(folders, capsys, tmp_path):
+    (tmp_path / "vocab.json").write_text("{not json")
+    common = ["--corpus", folders / "corpus", "--output_dir", tmp_path / "out", *TRAINING]
+    vocab = tmp_path / "vocab.json"
+    assert_one_error_line(["finetune", "--vocab", vocab, *common], capsys, "--vocab", vocab, "not valid JSON")
+    assert_one_error_line(["pretrain", "--config", tmp_path / "none.json", *common], capsys, "--config", "none.json")
+    assert_one_error_line(["pretrain", "--init_from", tmp_path / "nope", *common], capsys, "init_from", "nope")

@@ -22,6 +22,7 @@ import numpy as np
 from datasets.arrow_writer import ArrowWriter
 from tqdm.auto import tqdm
 
+from ..checks import COUNT, check_number, check_optional
 from ..modeling.atomic_write import staged_folder
 from .sentences import load_sentences
 from .speakers import default_voices
@@ -92,9 +93,10 @@ def build_corpus(
     out_dir = Path(out_dir)
     if out_dir.exists() and not overwrite:
         raise FileExistsError(f"{out_dir} already exists; pass overwrite=True (--overwrite) or choose another folder")
-    _check_counts(num_sentences=num_sentences, voices_per_sentence=voices_per_sentence, num_workers=num_workers)
-    if num_voices is not None:
-        _check_counts(num_voices=num_voices)
+    check_number("num_sentences (--num-sentences)", num_sentences, *COUNT)
+    check_number("voices_per_sentence (--voices-per-sentence)", voices_per_sentence, *COUNT)
+    check_number("num_workers (--num-workers)", num_workers, *COUNT)
+    check_optional("num_voices (--num-voices)", num_voices, COUNT)
     if noise_snr_db is not None:
         noise_snr_db = check_snr_db(noise_snr_db)  # before any synthesis: NaN would only show as silent audio
     num_voices = num_voices or max(12, 2 * voices_per_sentence)
@@ -132,16 +134,6 @@ def build_corpus(
         del corpus  # release the memory-mapped scratch files before deleting them
         shutil.rmtree(staging / ".arrow")
     return datasets.load_from_disk(str(out_dir))
-
-
-def _check_counts(**counts: object) -> None:
-    """ValueError/TypeError naming the option unless each count is a positive integer."""
-    for name, value in counts.items():
-        option = "--" + name.replace("_", "-")
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} ({option}) must be an integer, got {value!r}")
-        if value < 1:
-            raise ValueError(f"{name} ({option}) must be at least 1, got {value}")
 
 
 def _noise_seed(seed: int, sentence_id: int, k: int) -> int:

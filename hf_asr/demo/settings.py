@@ -6,12 +6,12 @@ spends the same minutes on a bigger model and corpus. Every field can be overrid
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import torch
 
+from ..checks import ANY_NUMBER, COUNT, FRACTION, NOT_NEGATIVE, POSITIVE, Rule, check_number
 from ..data.augmentation import AugmentationSettings
 from ..data.speaker_corpus import CorpusRecipe
 from ..modeling.configuration import LogMelWav2Vec2Config
@@ -73,38 +73,34 @@ class DemoSettings:
         return asdict(self)
 
 
-# The numeric settings: (type, allowed values in words, test). --minutes is an option of its own, the rest --set.
-_POSITIVE = ("> 0", lambda v: v > 0)
-_NOT_NEGATIVE = (">= 0", lambda v: v >= 0)
-_AT_LEAST_ONE = (">= 1", lambda v: v >= 1)
-_NUMBERS = {
-    "minutes": (float, *_POSITIVE),
-    "reserve_seconds": (float, *_NOT_NEGATIVE),
-    "pretrain_share": (float, "in [0, 1]", lambda v: 0 <= v <= 1),
-    "pretrain_learning_rate": (float, *_POSITIVE),
-    "pretrain_seconds_per_batch": (float, *_POSITIVE),
-    "pretrain_max_steps": (int, *_AT_LEAST_ONE),
-    "finetune_max_steps": (int, *_AT_LEAST_ONE),
-    "finetune_learning_rate": (float, *_POSITIVE),
-    "finetune_seconds_per_batch": (float, *_POSITIVE),
-    "finetune_mask_time_prob": (float, "in [0, 1]", lambda v: 0 <= v <= 1),
+# The numeric settings and what they allow. --minutes is an option of its own, the others come through --set.
+_NUMBERS: dict[str, Rule] = {
+    "minutes": POSITIVE,
+    "reserve_seconds": NOT_NEGATIVE,
+    "pretrain_share": FRACTION,
+    "pretrain_learning_rate": POSITIVE,
+    "pretrain_seconds_per_batch": POSITIVE,
+    "pretrain_max_steps": COUNT,
+    "finetune_max_steps": COUNT,
+    "finetune_learning_rate": POSITIVE,
+    "finetune_seconds_per_batch": POSITIVE,
+    "finetune_mask_time_prob": FRACTION,
     "warmup": (float, "in [0, 1)", lambda v: 0 <= v < 1),
-    "eval_steps": (int, *_AT_LEAST_ONE),
-    "lm_order": (int, *_AT_LEAST_ONE),
-    "lm_max_words": (int, *_AT_LEAST_ONE),
-    "tuning_beam_width": (int, *_AT_LEAST_ONE),
-    "beam_width": (int, *_AT_LEAST_ONE),
-    "num_workers": (int, *_AT_LEAST_ONE),
-    "dataloader_workers": (int, *_NOT_NEGATIVE),
-    "seed": (int, *_NOT_NEGATIVE),
+    "eval_steps": COUNT,
+    "lm_order": COUNT,
+    "lm_max_words": COUNT,
+    "tuning_beam_width": COUNT,
+    "beam_width": COUNT,
+    "num_workers": COUNT,
+    "dataloader_workers": (int, ">= 0", lambda v: v >= 0),
+    "seed": (int, ">= 0", lambda v: v >= 0),
 }
-_ANY_NUMBER = (float, "finite", lambda v: True)
 
 
 def check_settings(settings: DemoSettings) -> None:
     """ValueError/TypeError naming the setting, its value and what is allowed, for values the demo cannot run with."""
     for name, rule in _NUMBERS.items():
-        _check_number(name, getattr(settings, name), *rule)
+        check_number("--minutes" if name == "minutes" else f"demo setting {name}", getattr(settings, name), *rule)
     for name in ("augment", "bf16"):
         if not isinstance(getattr(settings, name), bool):
             raise TypeError(f"demo setting {name} must be true or false, got {getattr(settings, name)!r}")
@@ -116,21 +112,11 @@ def check_settings(settings: DemoSettings) -> None:
         if not isinstance(values, (list, tuple)) or not values:
             raise ValueError(f"demo setting {name} must be a non-empty list of numbers, got {values!r}")
         for value in values:
-            _check_number(name, value, *_ANY_NUMBER)
+            check_number(f"demo setting {name}", value, *ANY_NUMBER)
     if not isinstance(settings.out, str) or not settings.out:
         raise TypeError(f"demo setting out must be a folder name, got {settings.out!r}")
     if settings.device not in ("auto", "cpu", "cuda"):
         raise ValueError(f"demo setting device must be auto, cpu or cuda, got {settings.device!r}")
-
-
-def _check_number(name: str, value: Any, kind: type, allowed: str, test: Any) -> None:
-    option = "--minutes" if name == "minutes" else f"demo setting {name}"
-    integer_only = kind is int
-    if isinstance(value, bool) or not isinstance(value, int if integer_only else (int, float)):
-        raise TypeError(f"{option} must be {'an integer' if integer_only else 'a number'}, got {value!r}")
-    if not math.isfinite(value) or not test(value):
-        finite = "finite and " if not integer_only and allowed != "finite" else ""
-        raise ValueError(f"{option} must be {finite}{allowed}, got {value}")
 
 
 # The GPU preset: the same minutes buy a BASE-width Transformer and a corpus several times larger.

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..checks import COUNT, FRACTION, check_number, check_optional
 from ..data.audio import audio_array
 from ..data.augmentation import AugmentationSettings, WaveformAugmenter
 from ..modeling.masking import compute_span_mask, sample_negative_indices
@@ -231,8 +232,7 @@ class DataCollatorCTC(SeededCollatorMixin):
         augmentation: AugmentationSettings | None = None,
         seed: int = 0,
     ) -> None:
-        if pad_to_multiple_of is not None and (isinstance(pad_to_multiple_of, bool) or int(pad_to_multiple_of) < 1):
-            raise ValueError(f"pad_to_multiple_of must be a positive number of frames, got {pad_to_multiple_of}")
+        check_optional("pad_to_multiple_of", pad_to_multiple_of, COUNT)
         self.processor = processor
         self.feature_extractor = getattr(processor, "feature_extractor", processor)
         self.pad_to_multiple_of = pad_to_multiple_of
@@ -288,8 +288,11 @@ class DataCollatorPretraining(SeededCollatorMixin):
                 f"`encoder_lengths`), got {type(encoder_lengths).__name__}"
             )
         self.encoder_lengths = encoder_lengths
-        self.mask_prob, self.span_length, self.min_masks = float(mask_prob), int(span_length), int(min_masks)
-        self.num_negatives = int(num_negatives)
+        self.mask_prob = check_number("mask_prob", mask_prob, *FRACTION)
+        self.span_length = check_number("span_length", span_length, *COUNT)
+        self.min_masks = check_number("min_masks", min_masks, int, ">= 0", lambda v: v >= 0)
+        # With no negatives the contrastive loss is 0 whatever the model does.
+        self.num_negatives = check_number("num_negatives", num_negatives, *COUNT)
         self.feature_extractor = feature_extractor
         self.augmentation = augmentation
         self.augmenter = None if feature_extractor is None else _augmenter(augmentation, feature_extractor)

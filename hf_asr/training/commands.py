@@ -19,6 +19,8 @@ from typing import Any, get_type_hints
 
 from transformers import HfArgumentParser, TrainingArguments
 
+from ..checks import COUNT, FRACTION, NOT_NEGATIVE, POSITIVE, check_number, check_optional
+
 logger = logging.getLogger(__name__)
 
 
@@ -36,6 +38,11 @@ class CorpusOptions:
         default=True, metadata={"help": "Resume from the last complete checkpoint in --output_dir if there is one."}
     )
 
+    def __post_init__(self) -> None:
+        # Checked here, before the corpus is loaded and its features computed.
+        check_optional("--max_seconds_per_batch", self.max_seconds_per_batch, POSITIVE)
+        check_optional("--max_audio_seconds", self.max_audio_seconds, POSITIVE)
+
 
 @dataclass
 class PretrainOptions(CorpusOptions):
@@ -47,6 +54,14 @@ class PretrainOptions(CorpusOptions):
     num_negatives: int | None = field(default=None, metadata={"help": "Negatives per masked frame (config default)."})
     diversity_loss_weight: float | None = field(default=None, metadata={"help": "Diversity loss weight."})
     collapse_patience: int = field(default=20, metadata={"help": "Logging steps before the codebook-collapse alarm."})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_optional("--mask_prob", self.mask_prob, FRACTION)
+        check_optional("--span_length", self.span_length, COUNT)
+        check_optional("--num_negatives", self.num_negatives, COUNT)
+        check_optional("--diversity_loss_weight", self.diversity_loss_weight, NOT_NEGATIVE)
+        check_number("--collapse_patience", self.collapse_patience, *COUNT)
 
 
 @dataclass
@@ -65,6 +80,11 @@ class FinetuneOptions(CorpusOptions):
     freeze_feature_encoder: bool = field(default=True, metadata={"help": "Keep the conv feature encoder fixed."})
     mask_time_prob: float | None = field(default=None, metadata={"help": "SpecAugment time-mask probability."})
     mask_feature_prob: float | None = field(default=None, metadata={"help": "SpecAugment channel-mask probability."})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_optional("--mask_time_prob", self.mask_time_prob, FRACTION)
+        check_optional("--mask_feature_prob", self.mask_feature_prob, FRACTION)
 
 
 # ---- parsing -----------------------------------------------------------------------------------------------------
@@ -133,17 +153,31 @@ def _load(options: CorpusOptions, args: TrainingArguments, text_column: str | No
     return corpus
 
 
+def _read_json(path: str, option: str) -> Any:
+    """The JSON in file `path`; FileNotFoundError/ValueError naming `option` and the file."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError as error:
+        raise FileNotFoundError(f"{option} {path}: no such file") from error
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{option} {path} is not valid JSON: {error}") from error
+
+
 def _config(preset: str, config_path: str | None = None) -> Any:
     from ..modeling.configuration import LogMelWav2Vec2Config
 
     if config_path:
         if config_path.endswith(".json"):
-            with open(config_path, encoding="utf-8") as handle:
-                settings = json.load(handle)
+            settings = _read_json(config_path, "--config")
+            if not isinstance(settings, dict):
+                raise ValueError(f"--config {config_path} must hold a JSON object of config fields")
             for key in ("model_type", "transformers_version", "architectures", "auto_map"):
                 settings.pop(key, None)
             return LogMelWav2Vec2Config(**settings)
-        return LogMelWav2Vec2Config.from_pretrained(config_path)
+        from .inputs import load_pretrained
+
+        return load_pretrained(LogMelWav2Vec2Config, config_path, "--config")
     if preset not in ("tiny", "base"):
         raise ValueError(f"--preset must be tiny or base, got {preset!r}")
     return getattr(LogMelWav2Vec2Config, preset)()
@@ -191,12 +225,14 @@ def run_finetune(options: FinetuneOptions, args: TrainingArguments) -> int:
     logging.basicConfig(level=logging.INFO if args.should_log else logging.WARNING)
     corpus = _load(options, args, options.text_column)
     if options.processor:
-        processor = LogMelWav2Vec2Processor.from_pretrained(options.processor)
+        from .inputs import load_pretrained
+
+        processor = load_pretrained(LogMelWav2Vec2Processor, options.processor, "--processor")
     elif options.vocab:
         from ..data.vocab import tokenizer_from_vocab
 
-        with open(options.vocab, encoding="utf-8") as handle:
-            processor = LogMelWav2Vec2Processor(LogMelFeatureExtractor(), tokenizer_from_vocab(json.load(handle)))
+        vocab = _read_json(options.vocab, "--vocab")
+        processor = LogMelWav2Vec2Processor(LogMelFeatureExtractor(), tokenizer_from_vocab(vocab))
     else:
         from ..data.text import normalize_transcript
         from ..data.vocab import build_tokenizer

@@ -6,6 +6,7 @@
   error when none does (training would run on loss 0 and learn nothing), a warning naming how many when some do not.
 - `check_resumable`: a checkpoint to resume from holds the optimizer state (without it the optimizer would
   silently start afresh, with a warm-up from a trained model).
+- `load_pretrained`: a model/processor folder given by the user, named when it is neither there nor on the Hub.
 """
 
 from __future__ import annotations
@@ -156,6 +157,23 @@ def check_ctc_feasible(
     logger.warning("%s. They are skipped in training.", summary)
 
 
+def load_pretrained(cls: Any, source: str | os.PathLike, option: str = "init_from", **kwargs: Any) -> Any:
+    """`cls.from_pretrained(source)`; when `source` is no local folder and cannot be loaded from the Hub either,
+    FileNotFoundError naming `option` and `source` (instead of the Hub client's repo-id or connection error).
+
+    A folder that is there but unusable keeps the loader's own error.
+    """
+    try:
+        return cls.from_pretrained(str(source), **kwargs)
+    except (OSError, ValueError) as error:
+        if os.path.isdir(source):
+            raise
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise FileNotFoundError(
+            f"{option} {str(source)!r} is not a local folder, and loading it from the Hub failed: {first_line}"
+        ) from error
+
+
 def _mel_frames(train: datasets.Dataset, feature_extractor: Any) -> list[int] | None:
     """Log-mel frames of each utterance: from the durations, else from the feature rows; None if neither."""
     if DURATION_COLUMN in train.column_names:
@@ -175,4 +193,5 @@ __all__ = [
     "check_training_length",
     "check_resumable",
     "check_ctc_feasible",
+    "load_pretrained",
 ]

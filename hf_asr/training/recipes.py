@@ -27,7 +27,14 @@ from ..modeling.model import LogMelWav2Vec2ForCTC, LogMelWav2Vec2ForPreTraining
 from .callbacks import CodebookCollapseCallback, GumbelTemperatureCallback
 from .collators import DataCollatorCTC, DataCollatorPretraining
 from .ctc_trainer import CTCTrainer
-from .inputs import check_ctc_feasible, check_step_count, check_training_length, needs_evaluation, training_splits
+from .inputs import (
+    check_ctc_feasible,
+    check_step_count,
+    check_training_length,
+    load_pretrained,
+    needs_evaluation,
+    training_splits,
+)
 from .metrics import make_compute_metrics
 from .pretraining_trainer import PretrainingTrainer
 from .time_budget import TimeBudget
@@ -144,7 +151,7 @@ def pretrain(
     elif isinstance(init_from, LogMelWav2Vec2ForPreTraining):
         model = init_from
     else:
-        model = LogMelWav2Vec2ForPreTraining.from_pretrained(str(init_from))
+        model = load_pretrained(LogMelWav2Vec2ForPreTraining, init_from)
     config = model.config
     prepared = prepare_dataset(
         corpus, feature_extractor, audio_column=audio_column, precompute_features=augmentation is None
@@ -202,7 +209,7 @@ def load_ctc_model(
         model = LogMelWav2Vec2ForCTC(init_from.config.replace(**head))
         model.wav2vec2.load_state_dict(init_from.wav2vec2.state_dict())
         return model
-    return LogMelWav2Vec2ForCTC.from_pretrained(str(init_from), **head)
+    return load_pretrained(LogMelWav2Vec2ForCTC, init_from, **head)
 
 
 def finetune(
