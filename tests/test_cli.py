@@ -142,6 +142,7 @@ def test_an_error_of_several_lines_is_printed_as_one():
         ("pretrain", "--num_negatives", "0"),
         ("pretrain", "--mask_prob", "-0.5"),
         ("pretrain", "--max_audio_seconds", "-1"),
+        ("finetune", "--gradient_accumulation_steps", "0"),
     ],
 )
 def test_training_options_out_of_range(folders, capsys, tmp_path, command, option, value):

@@ -145,9 +145,9 @@ def _resume_target(options: CorpusOptions, args: TrainingArguments) -> str | boo
 def _load(options: CorpusOptions, args: TrainingArguments, text_column: str | None) -> Any:
     """The corpus, its splits checked (names the folder) before any feature is computed."""
     from ..data.loading import load_corpus
-    from .inputs import check_training_length, needs_evaluation, training_splits
+    from .inputs import check_training_args, needs_evaluation, training_splits
 
-    check_training_length(args)
+    check_training_args(args)
     corpus = load_corpus(options.corpus, audio_column=options.audio_column, text_column=text_column)
     training_splits(corpus, options.train_split, options.eval_split, needs_evaluation(args), where=options.corpus)
     return corpus

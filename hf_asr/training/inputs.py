@@ -1,7 +1,8 @@
 """Checks of what a training run is given, before any time is spent on it: each error names the input.
 
 - `training_splits`: the train (and eval) split exist and are not empty; an eval strategy has an eval split.
-- `check_step_count`: `max_steps` trains something (0 would save an untrained model, -2 silently means epochs).
+- `check_step_count`, `check_training_args`: step counts that train something (0 would save an untrained model,
+  -2 silently means epochs), batch sizes and accumulation steps of at least 1.
 - `check_ctc_feasible`: transcripts fit their audio (CTC needs a frame per label and one between repeats): an
   error when none does (training would run on loss 0 and learn nothing), a warning naming how many when some do not.
 - `check_resumable`: a checkpoint to resume from holds the optimizer state (without it the optimizer would
@@ -20,6 +21,7 @@ import torch
 from transformers import TrainingArguments
 from transformers.trainer import OPTIMIZER_NAME, OPTIMIZER_NAME_BIN, SCHEDULER_NAME
 
+from ..checks import COUNT, NOT_NEGATIVE, check_number
 from ..data.features import DURATION_COLUMN
 from ..modeling.losses import ctc_required_frames
 
@@ -77,8 +79,13 @@ def check_step_count(max_steps: Any, name: str = "max_steps") -> int:
     return max_steps
 
 
-def check_training_length(args: TrainingArguments) -> None:
-    """max_steps > 0, or -1 (transformers' "train num_train_epochs epochs") with num_train_epochs > 0."""
+def check_training_args(args: TrainingArguments) -> None:
+    """What TrainingArguments accept but cannot train with: max_steps 0 or below -1 (-1 is transformers' "train
+    num_train_epochs epochs", then num_train_epochs must be > 0), batch sizes or gradient accumulation below 1 (a
+    ZeroDivisionError deep in the Trainer), a negative or non-finite learning rate."""
+    for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
+        check_number(f"--{name}", getattr(args, name), *COUNT)
+    check_number("--learning_rate", args.learning_rate, *NOT_NEGATIVE)
     if args.max_steps == 0 or args.max_steps < -1:
         raise ValueError(
             f"max_steps must be a positive number of optimizer steps, or -1 to train num_train_epochs epochs; "
@@ -190,7 +197,7 @@ __all__ = [
     "training_splits",
     "needs_evaluation",
     "check_step_count",
-    "check_training_length",
+    "check_training_args",
     "check_resumable",
     "check_ctc_feasible",
     "load_pretrained",

@@ -30,7 +30,7 @@ from .ctc_trainer import CTCTrainer
 from .inputs import (
     check_ctc_feasible,
     check_step_count,
-    check_training_length,
+    check_training_args,
     load_pretrained,
     needs_evaluation,
     training_splits,
@@ -143,7 +143,7 @@ def pretrain(
         device=device,
         **training_kwargs,
     )
-    check_training_length(args)
+    check_training_args(args)
     training_splits(corpus, train_split, eval_split, needs_evaluation(args))  # before the features are computed
     set_seed(args.seed)
     if init_from is None:
@@ -266,7 +266,7 @@ def finetune(
         device=device,
         **training_kwargs,
     )
-    check_training_length(args)
+    check_training_args(args)
     training_splits(corpus, train_split, eval_split, needs_evaluation(args))  # before the features are computed
     set_seed(args.seed)
     model = load_ctc_model(init_from, processor.tokenizer, config)

@@ -10,7 +10,7 @@ import datasets
 import pytest
 
 from hf_asr.training import finetune, make_training_args, pretrain
-from hf_asr.training.inputs import check_ctc_feasible, check_training_length, training_splits
+from hf_asr.training.inputs import check_ctc_feasible, check_training_args, training_splits
 
 from .runs import quiet_tiny_config
 from .synthetic import tone_corpus
@@ -78,6 +78,9 @@ def test_a_step_count_that_trains_nothing_is_refused(processor, raw_corpus, tmp_
         (dict(max_steps=0), "max_steps must be a positive number of optimizer steps, or -1 .* got 0"),
         (dict(max_steps=-5), "or -1 to train num_train_epochs epochs; got -5"),
         (dict(max_steps=-1, num_train_epochs=0), "max_steps is -1 .* num_train_epochs is 0"),
+        (dict(gradient_accumulation_steps=0), "--gradient_accumulation_steps must be >= 1, got 0"),
+        (dict(per_device_train_batch_size=0), "--per_device_train_batch_size must be >= 1, got 0"),
+        (dict(learning_rate=float("nan")), "--learning_rate must be finite and >= 0, got nan"),
     ],
 )
 def test_training_arguments_that_train_nothing_are_refused(tmp_path, fields, message):
@@ -85,8 +88,8 @@ def test_training_arguments_that_train_nothing_are_refused(tmp_path, fields, mes
     for name, value in fields.items():
         setattr(args, name, value)
     with pytest.raises(ValueError, match=message):
-        check_training_length(args)
-    check_training_length(make_training_args(str(tmp_path), 1, use_cpu=True))  # a positive count is fine
+        check_training_args(args)
+    check_training_args(make_training_args(str(tmp_path), 1, use_cpu=True))  # a positive count is fine
 
 
 def test_transcripts_that_fit_no_audio_stop_fine_tuning_before_it_starts(processor, tmp_path):
