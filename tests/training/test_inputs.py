@@ -127,3 +127,24 @@ def test_resuming_from_a_checkpoint_without_optimizer_state_is_refused(processor
         FileNotFoundError, match=r"checkpoint .*checkpoint-1 has no optimizer.pt: resuming would restart"
     ):
         finetune(raw_corpus, processor, output_dir=out, max_steps=2, resume_from_checkpoint=True, **settings)
+
+
+def test_a_checkpoint_moved_aside_by_a_killed_save_is_put_back_and_resumed(processor, raw_corpus, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    settings = dict(config=tiny(processor), save_steps=1, **FAST)
+    finetune(raw_corpus, processor, output_dir=str(out), max_steps=1, **settings)
+    state_file = out / "checkpoint-1" / "trainer_state.json"
+    state = json.loads(state_file.read_text())
+    state["log_history"][0]["loss"] = 123.0  # a mark: only a run resumed from this checkpoint carries it on
+    state_file.write_text(json.dumps(state))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (out / "checkpoint-1").rename(out / f".checkpoint-1.old-{int(dead.stdout)}-00ff")  # as a save killed mid-swap
+    resumed = dict(output_dir=str(out), max_steps=2, resume_from_checkpoint=True)
+    _, history = finetune(raw_corpus, processor, **resumed, **settings)
+    assert [h["loss"] for h in history if "loss" in h][0] == 123.0
+    assert {"checkpoint-1", "checkpoint-2"} <= {p.name for p in out.iterdir()}
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".checkpoint")]
