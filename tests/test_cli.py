@@ -107,6 +107,11 @@ def test_demo_settings_that_cannot_run(capsys, tmp_path):
     argv = ["demo", "--out", tmp_path, "--set", "finetune_max_steps=-1"]
     assert_one_error_line(argv, capsys, "finetune_max_steps", "-1")
     assert_one_error_line(["demo", "--out", tmp_path, "--set", "lm_alphas=[]"], capsys, "lm_alphas")
+    assert_one_error_line(["demo", "--out", tmp_path, "--set", "corpus=5"], capsys, "corpus", "JSON object")
+    argv = ["demo", "--out", tmp_path, "--set", 'model={"hiden_size": 8}']
+    assert_one_error_line(argv, capsys, "unknown LogMelWav2Vec2Config field(s) ['hiden_size']")
+    argv = ["demo", "--out", tmp_path, "--set", 'corpus={"train_sentence": 8}']
+    assert_one_error_line(argv, capsys, "train_sentence", "CorpusRecipe fields")
 
 
 @pytest.mark.parametrize("max_steps", ["0", "-3"])

@@ -107,6 +107,16 @@ def check_settings(settings: DemoSettings) -> None:
     for name in ("corpus", "model"):
         if not isinstance(getattr(settings, name), dict):
             raise TypeError(f"demo setting {name} must be a JSON object of overrides, got {getattr(settings, name)!r}")
+    # A config takes unknown keys silently (a typo would change nothing): name them instead.
+    unknown = sorted(set(settings.model) - set(LogMelWav2Vec2Config().to_dict()))
+    if unknown:
+        raise ValueError(f"demo setting model has unknown LogMelWav2Vec2Config field(s) {unknown}")
+    try:
+        settings.recipe()
+    except TypeError as error:
+        known = sorted(f.name for f in fields(CorpusRecipe))
+        raise TypeError(f"demo setting corpus={settings.corpus!r}: {error}; CorpusRecipe fields: {known}") from error
+    settings.model_config()  # the config's own checks, before any work is done
     for name in ("lm_alphas", "lm_betas"):
         values = getattr(settings, name)
         if not isinstance(values, (list, tuple)) or not values:
@@ -165,7 +175,10 @@ def demo_settings(preset: str = "auto", device: str = "auto", **overrides: Any) 
     chosen = resolve_preset(preset, device)
     base = dict(_GPU) if chosen == "gpu" else {}
     for key in ("corpus", "model"):
-        base[key] = {**base.get(key, {}), **overrides.pop(key, {})}
+        override = overrides.pop(key, {})
+        if not isinstance(override, dict):
+            raise TypeError(f"demo setting {key} must be a JSON object of overrides, got {override!r}")
+        base[key] = {**base.get(key, {}), **override}
     settings = replace(DemoSettings(), preset=chosen, device=device, **base)
     return replace(settings, **overrides)
 

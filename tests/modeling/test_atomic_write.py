@@ -225,3 +225,12 @@ def test_save_model_folder_refuses_a_file_before_saving_anything(tmp_path):
         save_model_folder(Unsaved(), None, user_file)
     assert user_file.read_bytes() == b"weights of my own"
     assert [p.name for p in tmp_path.iterdir()] == ["model.bin"]
+
+
+@pytest.mark.parametrize("name", ["../README.md", "sub/README.md", "", ".."])
+def test_save_model_folder_refuses_extra_files_outside_the_folder(tmp_path, name):
+    from hf_asr.hub import save_model_folder
+
+    with pytest.raises(ValueError, match="plain file names inside the folder"):
+        save_model_folder(object(), None, tmp_path / "model", extra_files={name: "text"})
+    assert not any(tmp_path.iterdir())
