@@ -53,6 +53,9 @@ def test_splits_are_named_with_the_splits_there(raw_corpus):
     with pytest.raises(ValueError, match="single dataset without splits, but evaluation is on"):
         training_splits(raw_corpus, needs_eval=True)
     assert training_splits(corpus, "train", "validation")[1] is None  # no evaluation asked: no eval split needed
+    empty_dev = datasets.DatasetDict({"train": raw_corpus, "dev": raw_corpus.select([])})
+    with pytest.raises(ValueError, match="the eval split 'dev' of the corpus is empty: nothing to evaluate on"):
+        training_splits(empty_dev, "train", "dev", needs_eval=True)
     train, evaluation = training_splits(corpus, "train", "dev", needs_eval=True)
     assert len(train) == len(evaluation) == len(raw_corpus)
 
