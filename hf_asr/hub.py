@@ -26,8 +26,14 @@ def save_model_folder(
     The folder loads with the Auto classes (with hf_asr imported, or without it through
     `trust_remote_code=True`, since the model code is copied in). `extra_files` maps file names to text
     (a model card README.md, say) written into the same folder before it is moved into place.
+    Raises FileExistsError naming `out_dir` when it is a file (left untouched), before anything is written.
     """
     out_dir = Path(out_dir)
+    for name, text in (extra_files or {}).items():
+        if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
+            raise ValueError(f"extra_files names must be plain file names inside the folder, got {name!r}")
+        if not isinstance(text, str):
+            raise TypeError(f"extra_files[{name!r}] must be text (str), got {type(text).__name__}")
     with staged_folder(out_dir) as staging:
         model.save_pretrained(staging, **save_kwargs)
         if processor is not None:

@@ -69,15 +69,14 @@ def _make_corpus(args: argparse.Namespace) -> int:
 def _build_vocab(args: argparse.Namespace) -> int:
     import datasets
 
-    from .loading import load_corpus
+    from .loading import CorpusError, load_corpus
     from .text import find_unknown_characters, normalize_transcript
     from .vocab import build_tokenizer
 
     corpus = load_corpus(args.corpus, text_column=args.text_column)
     splits = dict(corpus) if isinstance(corpus, datasets.DatasetDict) else {args.train_split: corpus}
     if args.train_split not in splits:
-        print(f"error: {args.corpus} has no split {args.train_split!r}; its splits are {list(splits)}", file=sys.stderr)
-        return 2
+        raise CorpusError(f"{args.corpus} has no split {args.train_split!r}; its splits are {list(splits)}")
     # select_columns first: reading a column of the full dataset would decode every audio file.
     texts = {name: list(split.select_columns([args.text_column])[args.text_column]) for name, split in splits.items()}
     train_texts = texts[args.train_split]

@@ -22,10 +22,11 @@ import numpy as np
 from datasets.arrow_writer import ArrowWriter
 from tqdm.auto import tqdm
 
+from ..checks import COUNT, check_number, check_optional
 from ..modeling.atomic_write import staged_folder
 from .sentences import load_sentences
 from .speakers import default_voices
-from .tts import ESPEAK, FLITE, SAMPLING_RATE, Voice, bytes_of_wav, synthesize
+from .tts import ESPEAK, FLITE, SAMPLING_RATE, Voice, bytes_of_wav, check_snr_db, synthesize
 
 SPLITS = ("train", "validation", "test")
 FEATURES = datasets.Features(
@@ -47,8 +48,11 @@ def split_by_sentence(num_sentences: int, fractions: Sequence[float]) -> list[ra
     Every split with a positive fraction gets at least one sentence; train takes the rounding remainder.
     Raises ValueError if there are fewer sentences than such splits.
     """
-    if len(fractions) != len(SPLITS) or any(f < 0 for f in fractions) or sum(fractions) <= 0:
-        raise ValueError(f"split_fractions must be {len(SPLITS)} non-negative numbers (train, validation, test)")
+    if len(fractions) != len(SPLITS) or not all(np.isfinite(f) and f >= 0 for f in fractions) or sum(fractions) <= 0:
+        raise ValueError(
+            f"split_fractions must be {len(SPLITS)} finite non-negative numbers (train, validation, test), not all 0; "
+            f"got {tuple(fractions)}"
+        )
     total = float(sum(fractions))
     needed = sum(f > 0 for f in fractions)
     if num_sentences < needed:
@@ -89,6 +93,12 @@ def build_corpus(
     out_dir = Path(out_dir)
     if out_dir.exists() and not overwrite:
         raise FileExistsError(f"{out_dir} already exists; pass overwrite=True (--overwrite) or choose another folder")
+    check_number("num_sentences (--num-sentences)", num_sentences, *COUNT)
+    check_number("voices_per_sentence (--voices-per-sentence)", voices_per_sentence, *COUNT)
+    check_number("num_workers (--num-workers)", num_workers, *COUNT)
+    check_optional("num_voices (--num-voices)", num_voices, COUNT)
+    if noise_snr_db is not None:
+        noise_snr_db = check_snr_db(noise_snr_db)  # before any synthesis: NaN would only show as silent audio
     num_voices = num_voices or max(12, 2 * voices_per_sentence)
     if not 1 <= voices_per_sentence <= num_voices:
         raise ValueError(f"voices_per_sentence={voices_per_sentence} must be in 1..num_voices={num_voices}")

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 import shutil
 import subprocess
 import tempfile
 import wave
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -132,15 +134,34 @@ def synthesize(
     return audio.astype(np.float32, copy=False)
 
 
+def check_snr_db(snr_db: Any) -> float:
+    """`snr_db` as a float; ValueError/TypeError naming it unless it is a finite number (NaN made silent wavs)."""
+    if isinstance(snr_db, bool) or not isinstance(snr_db, (int, float, np.integer, np.floating)):
+        raise TypeError(f"noise SNR (--noise-snr-db) must be a number of dB, got {snr_db!r}")
+    if not math.isfinite(snr_db):
+        raise ValueError(
+            f"noise SNR (--noise-snr-db) must be a finite number of dB, got {snr_db}; leave it out for clean audio"
+        )
+    return float(snr_db)
+
+
 def add_noise(audio: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
     """`audio` (num_samples,) plus white Gaussian noise at `snr_db` dB below the signal's mean power."""
+    snr_db = check_snr_db(snr_db)
     signal_power = float(np.mean(audio.astype(np.float64) ** 2))
     noise_std = np.sqrt(signal_power / 10.0 ** (snr_db / 10.0))
     return (audio + rng.normal(0.0, noise_std, size=audio.shape)).astype(np.float32)
 
 
 def bytes_of_wav(audio: np.ndarray, sampling_rate: int = SAMPLING_RATE) -> bytes:
-    """Encode float audio (num_samples,) as a 16-bit PCM mono wav file in memory (clipped to [-1, 1])."""
+    """Encode float audio (num_samples,) as a 16-bit PCM mono wav file in memory (clipped to [-1, 1]).
+
+    Raises ValueError for NaN or infinite samples (they would be written as silence).
+    """
+    audio = np.asarray(audio)
+    if not np.all(np.isfinite(audio)):
+        bad = int(np.flatnonzero(~np.isfinite(audio))[0])
+        raise ValueError(f"audio sample {bad} is {audio.flat[bad]}: only finite samples can be written to a wav")
     pcm = (np.clip(audio, -1.0, 1.0) * 32767.0).round().astype("<i2")
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as f:

@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from ..checks import ANY_NUMBER, COUNT, FRACTION, NOT_NEGATIVE, POSITIVE, Rule, check_number
 from ..data.augmentation import AugmentationSettings
 from ..data.speaker_corpus import CorpusRecipe
 from ..modeling.configuration import LogMelWav2Vec2Config
@@ -56,6 +57,9 @@ class DemoSettings:
     num_workers: int = 2  # synthesis and LM-decoding processes
     dataloader_workers: int = 0  # >0 computes (augmented) features beside the training step
 
+    def __post_init__(self) -> None:
+        check_settings(self)
+
     def recipe(self) -> CorpusRecipe:
         return CorpusRecipe(seed=self.seed, **self.corpus)
 
@@ -67,6 +71,62 @@ class DemoSettings:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# The numeric settings and what they allow. --minutes is an option of its own, the others come through --set.
+_NUMBERS: dict[str, Rule] = {
+    "minutes": POSITIVE,
+    "reserve_seconds": NOT_NEGATIVE,
+    "pretrain_share": FRACTION,
+    "pretrain_learning_rate": POSITIVE,
+    "pretrain_seconds_per_batch": POSITIVE,
+    "pretrain_max_steps": COUNT,
+    "finetune_max_steps": COUNT,
+    "finetune_learning_rate": POSITIVE,
+    "finetune_seconds_per_batch": POSITIVE,
+    "finetune_mask_time_prob": FRACTION,
+    "warmup": (float, "in [0, 1)", lambda v: 0 <= v < 1),
+    "eval_steps": COUNT,
+    "lm_order": COUNT,
+    "lm_max_words": COUNT,
+    "tuning_beam_width": COUNT,
+    "beam_width": COUNT,
+    "num_workers": COUNT,
+    "dataloader_workers": (int, ">= 0", lambda v: v >= 0),
+    "seed": (int, ">= 0", lambda v: v >= 0),
+}
+
+
+def check_settings(settings: DemoSettings) -> None:
+    """ValueError/TypeError naming the setting, its value and what is allowed, for values the demo cannot run with."""
+    for name, rule in _NUMBERS.items():
+        check_number("--minutes" if name == "minutes" else f"demo setting {name}", getattr(settings, name), *rule)
+    for name in ("augment", "bf16"):
+        if not isinstance(getattr(settings, name), bool):
+            raise TypeError(f"demo setting {name} must be true or false, got {getattr(settings, name)!r}")
+    for name in ("corpus", "model"):
+        if not isinstance(getattr(settings, name), dict):
+            raise TypeError(f"demo setting {name} must be a JSON object of overrides, got {getattr(settings, name)!r}")
+    # A config takes unknown keys silently (a typo would change nothing): name them instead.
+    unknown = sorted(set(settings.model) - set(LogMelWav2Vec2Config().to_dict()))
+    if unknown:
+        raise ValueError(f"demo setting model has unknown LogMelWav2Vec2Config field(s) {unknown}")
+    try:
+        settings.recipe()
+    except TypeError as error:
+        known = sorted(f.name for f in fields(CorpusRecipe))
+        raise TypeError(f"demo setting corpus={settings.corpus!r}: {error}; CorpusRecipe fields: {known}") from error
+    settings.model_config()  # the config's own checks, before any work is done
+    for name in ("lm_alphas", "lm_betas"):
+        values = getattr(settings, name)
+        if not isinstance(values, (list, tuple)) or not values:
+            raise ValueError(f"demo setting {name} must be a non-empty list of numbers, got {values!r}")
+        for value in values:
+            check_number(f"demo setting {name}", value, *ANY_NUMBER)
+    if not isinstance(settings.out, str) or not settings.out:
+        raise TypeError(f"demo setting out must be a folder name, got {settings.out!r}")
+    if settings.device not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"demo setting device must be auto, cpu or cuda, got {settings.device!r}")
 
 
 # The GPU preset: the same minutes buy a BASE-width Transformer and a corpus several times larger.
@@ -115,9 +175,12 @@ def demo_settings(preset: str = "auto", device: str = "auto", **overrides: Any) 
     chosen = resolve_preset(preset, device)
     base = dict(_GPU) if chosen == "gpu" else {}
     for key in ("corpus", "model"):
-        base[key] = {**base.get(key, {}), **overrides.pop(key, {})}
+        override = overrides.pop(key, {})
+        if not isinstance(override, dict):
+            raise TypeError(f"demo setting {key} must be a JSON object of overrides, got {override!r}")
+        base[key] = {**base.get(key, {}), **override}
     settings = replace(DemoSettings(), preset=chosen, device=device, **base)
     return replace(settings, **overrides)
 
 
-__all__ = ["DemoSettings", "demo_settings", "resolve_preset", "PRESETS"]
+__all__ = ["DemoSettings", "demo_settings", "check_settings", "resolve_preset", "PRESETS"]

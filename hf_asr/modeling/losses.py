@@ -75,6 +75,22 @@ def contrastive_loss(
     return loss, correct
 
 
+def check_ctc_shapes(logits: torch.Tensor, logit_lengths: torch.Tensor, labels: torch.Tensor) -> None:
+    """ValueError naming the sizes unless logits (B, T, V), logit_lengths (B,) and labels (B, S) agree on B."""
+    if logits.dim() != 3:
+        raise ValueError(f"CTC logits must be (batch, frames, vocabulary), got shape {tuple(logits.shape)}")
+    if labels.dim() != 2:
+        raise ValueError(f"CTC labels must be (batch, label positions) ids, got shape {tuple(labels.shape)}")
+    batch = logits.shape[0]
+    if labels.shape[0] != batch:
+        raise ValueError(
+            f"labels hold {labels.shape[0]} utterance(s) but the features {batch}: give one row of label ids per "
+            "utterance of the batch (padded with -100)"
+        )
+    if tuple(logit_lengths.shape) != (batch,):
+        raise ValueError(f"logit_lengths must be ({batch},), one per utterance, got shape {tuple(logit_lengths.shape)}")
+
+
 def ctc_loss(
     logits: torch.Tensor,
     logit_lengths: torch.Tensor,
@@ -91,6 +107,7 @@ def ctc_loss(
         labels: (B, S) label ids, -100 (or any negative) where padded.
         reduction: "mean" (per target length, then batch mean, as torch), "sum" or "none".
     """
+    check_ctc_shapes(logits, logit_lengths, labels)
     label_lengths = (labels >= 0).sum(-1)
     log_probs = F.log_softmax(logits.float(), dim=-1).transpose(0, 1)  # (T, B, V)
     # Padded (B, S) targets rather than concatenated ones: torch never hands this form to cuDNN's CTC, whose
@@ -193,6 +210,7 @@ def ctc_utterance_losses(
     Returns:
         losses (B,) float32, feasible (B,) bool.
     """
+    check_ctc_shapes(logits, logit_lengths, labels)
     feasible = logit_lengths.to(labels.device) >= ctc_required_frames(labels)
     losses = ctc_loss(logits, logit_lengths, labels, blank_id, reduction="none", zero_infinity=True)  # (B,)
     if per_label:

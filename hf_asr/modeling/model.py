@@ -12,7 +12,7 @@ from transformers import initialization as init
 
 from .configuration import LogMelWav2Vec2Config
 from .feature_encoder import ConvFeatureEncoder, FeatureProjection, conv_output_lengths, frame_mask_from_lengths
-from .losses import contrastive_loss, ctc_utterance_losses, diversity_loss
+from .losses import check_ctc_shapes, contrastive_loss, ctc_utterance_losses, diversity_loss
 from .masking import compute_span_mask, sample_negative_indices
 from .model_folder import CorruptModelFileError, check_weights_files, local_folder
 from .outputs import LogMelWav2Vec2BaseModelOutput, LogMelWav2Vec2CTCOutput, LogMelWav2Vec2ForPreTrainingOutput
@@ -404,6 +404,7 @@ class LogMelWav2Vec2ForCTC(LogMelWav2Vec2PreTrainedModel):
         logit_lengths = outputs.frame_mask.sum(-1)
         loss = utterance_losses = feasible = None
         if labels is not None:
+            check_ctc_shapes(logits, logit_lengths, labels)  # before the id check, which reads (B, S) labels
             if not torch.compiler.is_compiling():  # reads tensor data: eager only, as the length check
                 self._check_labels(labels)
             config = self.config

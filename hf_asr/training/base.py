@@ -28,7 +28,8 @@ from torch.utils.data import DataLoader
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint, rotate_checkpoints, seed_worker
 
 from ..data.features import DURATION_COLUMN
-from ..modeling.atomic_write import replace_folder
+from ..modeling.atomic_write import recover_folders_in, replace_folder
+from .inputs import check_resumable
 from .time_budget import TimeBudget, TimeBudgetCallback
 
 logger = logging.getLogger(__name__)
@@ -83,10 +84,14 @@ class HfAsrTrainerMixin:
 
     # ---- resume ----------------------------------------------------------------------------------------------
     def train(self, resume_from_checkpoint: str | bool | None = None, *args: Any, **kwargs: Any) -> Any:
+        if self.args.should_save and os.path.isdir(self.args.output_dir):
+            recover_folders_in(self.args.output_dir)  # put back a checkpoint that a killed save had moved aside
+        self.accelerator.wait_for_everyone()
         checkpoint = resolve_checkpoint(resume_from_checkpoint, self.args.output_dir)
         if resume_from_checkpoint not in (None, False) and checkpoint is None:
             logger.warning("No complete checkpoint in %s: training from the start.", self.args.output_dir)
         if checkpoint is not None:
+            check_resumable(checkpoint, self.args)
             self._load_collator_state(checkpoint)
         return super().train(checkpoint, *args, **kwargs)
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..checks import COUNT, FRACTION, check_number, check_optional
 from ..data.audio import audio_array
 from ..data.augmentation import AugmentationSettings, WaveformAugmenter
 from ..modeling.masking import compute_span_mask, sample_negative_indices
@@ -32,12 +33,76 @@ LABEL_PAD_ID = -100
 EncoderLengths = Callable[[torch.Tensor], torch.Tensor]  # (B,) mel frames -> (B,) encoder frames
 
 
+def feature_rows(examples: Sequence[dict[str, Any]], feature_size: int | None = None) -> list[np.ndarray]:
+    """Each example's `input_features` as a checked (T, n_mels) float32 array (T may be 0).
+
+    Raises ValueError naming the example when a row is not 2-D numbers, holds NaN/inf, or its n_mels differs from
+    `feature_size` (the feature extractor's) or, without one, from the first example's.
+    """
+    rows = []
+    for index, example in enumerate(examples):
+        try:
+            row = np.asarray(example["input_features"], dtype=np.float32)
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"input_features of example {index} of the batch are not an array of numbers: {error}"
+            ) from error
+        expected = feature_size if feature_size is not None else (rows[0].shape[1] if rows else None)
+        if row.ndim != 2 or (expected is not None and row.shape[1] != expected):
+            wanted = f"(frames, {expected})" if expected is not None else "(frames, n_mels)"
+            raise ValueError(f"input_features of example {index} of the batch have shape {row.shape}, not {wanted}")
+        if not np.isfinite(row).all():
+            frame = int(np.flatnonzero(~np.isfinite(row).all(axis=1))[0])
+            raise ValueError(f"input_features of example {index} of the batch hold NaN or inf (frame {frame})")
+        rows.append(row)
+    return rows
+
+
+def label_rows(examples: Sequence[dict[str, Any]]) -> list[torch.Tensor]:
+    """Each example's `labels` as a 1-D long tensor; ValueError naming the example unless they are integer ids.
+
+    Values are not checked against a vocabulary here: the CTC head does that (negative ids count as padding).
+    """
+    rows = []
+    for index, example in enumerate(examples):
+        value = example["labels"]
+        if isinstance(value, (str, bytes)):
+            raise ValueError(f"labels of example {index} of the batch are text ({value!r}), not token ids")
+        try:
+            row = np.asarray(value.cpu() if isinstance(value, torch.Tensor) else value)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"labels of example {index} of the batch are not a list of ids: {error}") from error
+        if row.size == 0:
+            row = row.reshape(0).astype(np.int64)
+        if row.ndim != 1 or row.dtype.kind not in "iu":
+            raise ValueError(
+                f"labels of example {index} of the batch must be a flat list of integer ids, got {value!r:.80}"
+            )
+        rows.append(torch.from_numpy(row.astype(np.int64)))
+    return rows
+
+
+def _check_same_keys(examples: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
+    """Every example has each of `keys` that the first one has (ValueError naming the example otherwise)."""
+    for index, example in enumerate(examples):
+        if not isinstance(example, dict):
+            raise TypeError(f"example {index} of the batch is a {type(example).__name__}, not a dict of columns")
+    first = examples[0]
+    for key in keys:
+        if key in first:
+            for index, example in enumerate(examples):
+                if key not in example:
+                    raise ValueError(f"example {index} of the batch has no {key!r} while example 0 has")
+
+
 def pad_features(examples: Sequence[dict[str, Any]], feature_extractor: Any | None = None) -> dict[str, torch.Tensor]:
     """Pad `input_features` of each example -> input_features (B, T, n_mels) float32, attention_mask (B, T) long.
 
-    Uses the feature extractor's `pad` when given (its padding value), else zero padding.
+    Uses the feature extractor's `pad` when given (its padding value), else zero padding. Rows are checked by
+    `feature_rows` (the error names the example).
     """
-    features = [{"input_features": np.asarray(ex["input_features"], dtype=np.float32)} for ex in examples]
+    size = getattr(feature_extractor, "feature_size", None)
+    features = [{"input_features": row} for row in feature_rows(examples, size)]
     if feature_extractor is not None:
         batch = feature_extractor.pad(features, padding=True, return_attention_mask=True, return_tensors="pt")
         return {"input_features": batch["input_features"].float(), "attention_mask": batch["attention_mask"].long()}
@@ -61,10 +126,13 @@ def featurize(
     """
     if not examples:
         raise ValueError("cannot collate an empty batch")
+    _check_same_keys(examples, ("input_features", "audio", "labels"))
     if "input_features" in examples[0]:
         return pad_features(examples, feature_extractor)
     if "audio" not in examples[0]:
         raise KeyError(f"examples need `input_features` or `audio`; this one has {sorted(examples[0])}")
+    if feature_extractor is None:
+        raise ValueError("raw-audio examples need a feature extractor (feature_extractor=) to compute their features")
     rate = feature_extractor.sampling_rate
     waveforms = []
     for index, example in enumerate(examples):
@@ -164,6 +232,7 @@ class DataCollatorCTC(SeededCollatorMixin):
         augmentation: AugmentationSettings | None = None,
         seed: int = 0,
     ) -> None:
+        check_optional("pad_to_multiple_of", pad_to_multiple_of, COUNT)
         self.processor = processor
         self.feature_extractor = getattr(processor, "feature_extractor", processor)
         self.pad_to_multiple_of = pad_to_multiple_of
@@ -180,7 +249,7 @@ class DataCollatorCTC(SeededCollatorMixin):
         if self.pad_to_multiple_of:
             batch = _pad_time_to_multiple(batch, self.pad_to_multiple_of)
         if "labels" in examples[0]:
-            labels = [torch.as_tensor(ex["labels"], dtype=torch.long).reshape(-1) for ex in examples]
+            labels = label_rows(examples)
             batch["labels"] = torch.nn.utils.rnn.pad_sequence(labels, batch_first=True, padding_value=LABEL_PAD_ID)
             if batch["labels"].shape[1] == 0:  # every transcript empty: keep a (B, 1) all-padding tensor
                 batch["labels"] = torch.full((len(labels), 1), LABEL_PAD_ID, dtype=torch.long)
@@ -219,8 +288,11 @@ class DataCollatorPretraining(SeededCollatorMixin):
                 f"`encoder_lengths`), got {type(encoder_lengths).__name__}"
             )
         self.encoder_lengths = encoder_lengths
-        self.mask_prob, self.span_length, self.min_masks = float(mask_prob), int(span_length), int(min_masks)
-        self.num_negatives = int(num_negatives)
+        self.mask_prob = check_number("mask_prob", mask_prob, *FRACTION)
+        self.span_length = check_number("span_length", span_length, *COUNT)
+        self.min_masks = check_number("min_masks", min_masks, int, ">= 0", lambda v: v >= 0)
+        # With no negatives the contrastive loss is 0 whatever the model does.
+        self.num_negatives = check_number("num_negatives", num_negatives, *COUNT)
         self.feature_extractor = feature_extractor
         self.augmentation = augmentation
         self.augmenter = None if feature_extractor is None else _augmenter(augmentation, feature_extractor)
@@ -262,4 +334,4 @@ def _pad_time_to_multiple(batch: dict[str, torch.Tensor], multiple: int) -> dict
     return batch
 
 
-__all__ = ["DataCollatorCTC", "DataCollatorPretraining", "pad_features", "featurize"]
+__all__ = ["DataCollatorCTC", "DataCollatorPretraining", "pad_features", "featurize", "feature_rows", "label_rows"]

@@ -19,6 +19,8 @@ from typing import Any, get_type_hints
 
 from transformers import HfArgumentParser, TrainingArguments
 
+from ..checks import COUNT, FRACTION, NOT_NEGATIVE, POSITIVE, check_number, check_optional
+
 logger = logging.getLogger(__name__)
 
 
@@ -36,6 +38,11 @@ class CorpusOptions:
         default=True, metadata={"help": "Resume from the last complete checkpoint in --output_dir if there is one."}
     )
 
+    def __post_init__(self) -> None:
+        # Checked here, before the corpus is loaded and its features computed.
+        check_optional("--max_seconds_per_batch", self.max_seconds_per_batch, POSITIVE)
+        check_optional("--max_audio_seconds", self.max_audio_seconds, POSITIVE)
+
 
 @dataclass
 class PretrainOptions(CorpusOptions):
@@ -47,6 +54,14 @@ class PretrainOptions(CorpusOptions):
     num_negatives: int | None = field(default=None, metadata={"help": "Negatives per masked frame (config default)."})
     diversity_loss_weight: float | None = field(default=None, metadata={"help": "Diversity loss weight."})
     collapse_patience: int = field(default=20, metadata={"help": "Logging steps before the codebook-collapse alarm."})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_optional("--mask_prob", self.mask_prob, FRACTION)
+        check_optional("--span_length", self.span_length, COUNT)
+        check_optional("--num_negatives", self.num_negatives, COUNT)
+        check_optional("--diversity_loss_weight", self.diversity_loss_weight, NOT_NEGATIVE)
+        check_number("--collapse_patience", self.collapse_patience, *COUNT)
 
 
 @dataclass
@@ -65,6 +80,11 @@ class FinetuneOptions(CorpusOptions):
     freeze_feature_encoder: bool = field(default=True, metadata={"help": "Keep the conv feature encoder fixed."})
     mask_time_prob: float | None = field(default=None, metadata={"help": "SpecAugment time-mask probability."})
     mask_feature_prob: float | None = field(default=None, metadata={"help": "SpecAugment channel-mask probability."})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_optional("--mask_time_prob", self.mask_time_prob, FRACTION)
+        check_optional("--mask_feature_prob", self.mask_feature_prob, FRACTION)
 
 
 # ---- parsing -----------------------------------------------------------------------------------------------------
@@ -122,10 +142,26 @@ def _resume_target(options: CorpusOptions, args: TrainingArguments) -> str | boo
     return "auto" if options.auto_resume else None
 
 
-def _load(options: CorpusOptions, text_column: str | None) -> Any:
+def _load(options: CorpusOptions, args: TrainingArguments, text_column: str | None) -> Any:
+    """The corpus, its splits checked (names the folder) before any feature is computed."""
     from ..data.loading import load_corpus
+    from .inputs import check_training_args, needs_evaluation, training_splits
 
-    return load_corpus(options.corpus, audio_column=options.audio_column, text_column=text_column)
+    check_training_args(args)
+    corpus = load_corpus(options.corpus, audio_column=options.audio_column, text_column=text_column)
+    training_splits(corpus, options.train_split, options.eval_split, needs_evaluation(args), where=options.corpus)
+    return corpus
+
+
+def _read_json(path: str, option: str) -> Any:
+    """The JSON in file `path`; FileNotFoundError/ValueError naming `option` and the file."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError as error:
+        raise FileNotFoundError(f"{option} {path}: no such file") from error
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{option} {path} is not valid JSON: {error}") from error
 
 
 def _config(preset: str, config_path: str | None = None) -> Any:
@@ -133,12 +169,15 @@ def _config(preset: str, config_path: str | None = None) -> Any:
 
     if config_path:
         if config_path.endswith(".json"):
-            with open(config_path, encoding="utf-8") as handle:
-                settings = json.load(handle)
+            settings = _read_json(config_path, "--config")
+            if not isinstance(settings, dict):
+                raise ValueError(f"--config {config_path} must hold a JSON object of config fields")
             for key in ("model_type", "transformers_version", "architectures", "auto_map"):
                 settings.pop(key, None)
             return LogMelWav2Vec2Config(**settings)
-        return LogMelWav2Vec2Config.from_pretrained(config_path)
+        from .inputs import load_pretrained
+
+        return load_pretrained(LogMelWav2Vec2Config, config_path, "--config")
     if preset not in ("tiny", "base"):
         raise ValueError(f"--preset must be tiny or base, got {preset!r}")
     return getattr(LogMelWav2Vec2Config, preset)()
@@ -156,7 +195,7 @@ def run_pretrain(options: PretrainOptions, args: TrainingArguments) -> int:
 
     extractor = LogMelFeatureExtractor()
     corpus = prepare_dataset(
-        _load(options, None), extractor, audio_column=options.audio_column, max_seconds=options.max_audio_seconds
+        _load(options, args, None), extractor, audio_column=options.audio_column, max_seconds=options.max_audio_seconds
     )
     pretrain(
         corpus,
@@ -178,25 +217,28 @@ def run_pretrain(options: PretrainOptions, args: TrainingArguments) -> int:
 
 
 def run_finetune(options: FinetuneOptions, args: TrainingArguments) -> int:
-    from ..data.features import prepare_dataset, split_corpus
+    from ..data.features import prepare_dataset
     from ..modeling.feature_extraction import LogMelFeatureExtractor
     from ..modeling.processing import LogMelWav2Vec2Processor
     from .recipes import finetune
 
     logging.basicConfig(level=logging.INFO if args.should_log else logging.WARNING)
-    corpus = _load(options, options.text_column)
+    corpus = _load(options, args, options.text_column)
     if options.processor:
-        processor = LogMelWav2Vec2Processor.from_pretrained(options.processor)
+        from .inputs import load_pretrained
+
+        processor = load_pretrained(LogMelWav2Vec2Processor, options.processor, "--processor")
     elif options.vocab:
         from ..data.vocab import tokenizer_from_vocab
 
-        with open(options.vocab, encoding="utf-8") as handle:
-            processor = LogMelWav2Vec2Processor(LogMelFeatureExtractor(), tokenizer_from_vocab(json.load(handle)))
+        vocab = _read_json(options.vocab, "--vocab")
+        processor = LogMelWav2Vec2Processor(LogMelFeatureExtractor(), tokenizer_from_vocab(vocab))
     else:
         from ..data.text import normalize_transcript
         from ..data.vocab import build_tokenizer
+        from .inputs import training_splits
 
-        train, _ = split_corpus(corpus, options.train_split, None)
+        train, _ = training_splits(corpus, options.train_split, None, where=options.corpus)
         texts = [normalize_transcript(t) for t in train.select_columns([options.text_column])[options.text_column]]
         processor = LogMelWav2Vec2Processor(LogMelFeatureExtractor(), build_tokenizer(texts))
     corpus = prepare_dataset(

@@ -20,13 +20,21 @@ import datasets
 from transformers import TrainingArguments, set_seed
 
 from ..data.augmentation import AugmentationSettings
-from ..data.features import prepare_dataset, split_corpus
+from ..data.features import prepare_dataset
 from ..modeling.configuration import LogMelWav2Vec2Config
 from ..modeling.feature_extraction import LogMelFeatureExtractor
 from ..modeling.model import LogMelWav2Vec2ForCTC, LogMelWav2Vec2ForPreTraining
 from .callbacks import CodebookCollapseCallback, GumbelTemperatureCallback
 from .collators import DataCollatorCTC, DataCollatorPretraining
 from .ctc_trainer import CTCTrainer
+from .inputs import (
+    check_ctc_feasible,
+    check_step_count,
+    check_training_args,
+    load_pretrained,
+    needs_evaluation,
+    training_splits,
+)
 from .metrics import make_compute_metrics
 from .pretraining_trainer import PretrainingTrainer
 from .time_budget import TimeBudget
@@ -121,6 +129,8 @@ def pretrain(
     The final model and feature extractor are saved in `output_dir` (`from_pretrained`-ready).
     """
     feature_extractor = feature_extractor or LogMelFeatureExtractor()
+    if training_args is None:
+        check_step_count(max_steps)
     args = training_args or make_training_args(
         output_dir,
         max_steps,
@@ -133,18 +143,20 @@ def pretrain(
         device=device,
         **training_kwargs,
     )
+    check_training_args(args)
+    training_splits(corpus, train_split, eval_split, needs_evaluation(args))  # before the features are computed
     set_seed(args.seed)
     if init_from is None:
         model = LogMelWav2Vec2ForPreTraining(config or LogMelWav2Vec2Config.tiny())
     elif isinstance(init_from, LogMelWav2Vec2ForPreTraining):
         model = init_from
     else:
-        model = LogMelWav2Vec2ForPreTraining.from_pretrained(str(init_from))
+        model = load_pretrained(LogMelWav2Vec2ForPreTraining, init_from)
     config = model.config
     prepared = prepare_dataset(
         corpus, feature_extractor, audio_column=audio_column, precompute_features=augmentation is None
     )
-    train, evaluation = split_corpus(prepared, train_split, eval_split)
+    train, evaluation = training_splits(prepared, train_split, eval_split, needs_evaluation(args))
     overrides = {
         k: v
         for k, v in dict(mask_prob=mask_prob, span_length=span_length, num_negatives=num_negatives).items()
@@ -197,7 +209,7 @@ def load_ctc_model(
         model = LogMelWav2Vec2ForCTC(init_from.config.replace(**head))
         model.wav2vec2.load_state_dict(init_from.wav2vec2.state_dict())
         return model
-    return LogMelWav2Vec2ForCTC.from_pretrained(str(init_from), **head)
+    return load_pretrained(LogMelWav2Vec2ForCTC, init_from, **head)
 
 
 def finetune(
@@ -237,7 +249,11 @@ def finetune(
     freeze_feature_encoder: keep the conv feature encoder fixed (usual on top of a pretrained encoder).
     mask_time_prob / mask_feature_prob: SpecAugment during fine-tuning (None keeps the config's values).
     Other arguments as in `pretrain`. Checkpoints and the final folder hold the model and the processor.
+    Raises ValueError before training when a split is missing or empty, or no transcript fits its audio (see
+    `hf_asr.training.inputs`).
     """
+    if training_args is None:
+        check_step_count(max_steps)
     args = training_args or make_training_args(
         output_dir,
         max_steps,
@@ -250,6 +266,8 @@ def finetune(
         device=device,
         **training_kwargs,
     )
+    check_training_args(args)
+    training_splits(corpus, train_split, eval_split, needs_evaluation(args))  # before the features are computed
     set_seed(args.seed)
     model = load_ctc_model(init_from, processor.tokenizer, config)
     model.set_spec_augment(mask_time_prob, mask_feature_prob)
@@ -263,7 +281,8 @@ def finetune(
         text_column=text_column,
         precompute_features=augmentation is None,
     )
-    train, evaluation = split_corpus(prepared, train_split, eval_split)
+    train, evaluation = training_splits(prepared, train_split, eval_split, needs_evaluation(args))
+    check_ctc_feasible(train, processor.feature_extractor, model.encoder_lengths, train_split)
     trainer = CTCTrainer(
         model=model,
         args=args,

@@ -88,3 +88,20 @@ def test_split_by_sentence_sizes():
     assert sorted(i for r in split_by_sentence(37, (0.7, 0.2, 0.1)) for i in r) == list(range(37))
     with pytest.raises(ValueError, match="2 sentence"):
         split_by_sentence(2, (0.8, 0.1, 0.1))
+
+
+@pytest.mark.parametrize(
+    "options,message",
+    [
+        (dict(noise_snr_db=float("nan")), r"must be a finite number of dB, got nan"),
+        (dict(num_sentences=0), r"num_sentences \(--num-sentences\) must be >= 1, got 0"),
+        (dict(num_workers=-1), r"num_workers \(--num-workers\) must be >= 1, got -1"),
+        (dict(num_voices=0), r"num_voices \(--num-voices\) must be >= 1, got 0"),
+        (dict(split_fractions=(0.8, float("nan"), 0.1)), r"split_fractions must be 3 finite non-negative .*nan"),
+    ],
+)
+def test_options_that_cannot_make_a_corpus_are_refused_before_synthesis(tmp_path, sentence_file, options, message):
+    settings = dict(num_sentences=3, voices_per_sentence=1, sentence_source=sentence_file, num_workers=1)
+    with pytest.raises(ValueError, match=message):
+        build_corpus(tmp_path / "corpus", **{**settings, **options})
+    assert not any(tmp_path.iterdir())

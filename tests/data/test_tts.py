@@ -72,3 +72,16 @@ def test_default_voices_are_distinct_varied_and_seeded():
     assert default_voices(24, seed=1) != voices
     assert {v.engine for v in default_voices(2, seed=0)} == {ESPEAK, FLITE}
     assert {v.engine for v in default_voices(5, seed=0, engines=[FLITE])} == {FLITE}
+
+
+@pytest.mark.parametrize("snr_db", [float("nan"), float("inf"), "20"])
+def test_a_noise_level_that_is_not_a_finite_number_is_refused(snr_db):
+    with pytest.raises((ValueError, TypeError), match=r"noise SNR \(--noise-snr-db\) must be a (finite )?number"):
+        tts.add_noise(np.ones(100, np.float32), snr_db, np.random.default_rng(0))
+
+
+def test_a_wav_of_non_finite_samples_is_refused():
+    audio = np.zeros(10, np.float32)
+    audio[4] = np.nan
+    with pytest.raises(ValueError, match="audio sample 4 is nan"):
+        tts.bytes_of_wav(audio)

@@ -63,13 +63,13 @@ def test_build_tune_transcribe(workdir, capsys):
 
 def test_transcribe_names_a_missing_model_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope"):
-        main(["transcribe", "x.wav", "--model", str(tmp_path / "nope")])
+        main(["--debug", "transcribe", "x.wav", "--model", str(tmp_path / "nope")])
 
 
 def test_build_lm_checks_the_model_folder_before_building(tmp_path):
     (tmp_path / "text.txt").write_text("the cat sat\n")
     with pytest.raises(FileNotFoundError, match="--model .*nomodel is not a model folder"):
-        main(["build-lm", "--text", str(tmp_path / "text.txt"), "--out", str(tmp_path / "lm"),
+        main(["--debug", "build-lm", "--text", str(tmp_path / "text.txt"), "--out", str(tmp_path / "lm"),
               "--model", str(tmp_path / "nomodel")])  # fmt: skip
     assert not (tmp_path / "lm").exists()
 
@@ -77,4 +77,4 @@ def test_build_lm_checks_the_model_folder_before_building(tmp_path):
 def test_tune_lm_on_a_model_without_lm_says_how_to_build_one(workdir):
     model = workdir / "model"
     with pytest.raises(FileNotFoundError, match=f"{model} has no saved LM decoder.*hf-asr build-lm"):
-        main(["tune-lm", "--model", str(model), "--dataset", str(workdir / "corpus")])
+        main(["--debug", "tune-lm", "--model", str(model), "--dataset", str(workdir / "corpus")])

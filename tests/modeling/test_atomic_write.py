@@ -1,7 +1,16 @@
+import os
+
 import pytest
 
 from hf_asr.modeling import atomic_write
-from hf_asr.modeling.atomic_write import atomic_write_text, exchange_paths, replace_folder, staged_folder
+from hf_asr.modeling.atomic_write import (
+    atomic_write_text,
+    exchange_paths,
+    recover_folder,
+    recover_folders_in,
+    replace_folder,
+    staged_folder,
+)
 
 
 @pytest.fixture(params=["exchange", "two renames"])
@@ -87,3 +96,141 @@ def test_atomic_write_text_replaces_a_file(tmp_path):
     atomic_write_text(path, "new ⁇")
     assert path.read_text(encoding="utf-8") == "new ⁇"
     assert [p.name for p in tmp_path.iterdir()] == ["attrs.json"]
+
+
+# ---- a process killed at every point of a save --------------------------------------------------------------------
+# The child loads atomic_write.py on its own (standard library only, no hf_asr import: fast) and dies with os._exit,
+# as under SIGKILL (no exception handler or `finally` runs), just before its k-th filesystem change.
+KILLED = 137
+CHILD = r"""
+import importlib.util, os, sys
+from pathlib import Path
+
+spec = importlib.util.spec_from_file_location("atomic_write", sys.argv[1])
+atomic_write = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(atomic_write)
+kill_at, target, mode = int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
+if mode == "two renames":
+    atomic_write._renameat2 = lambda: None
+calls = 0
+
+def dying_before(function):
+    def wrapper(*args, **kwargs):
+        global calls
+        calls += 1
+        if calls == kill_at:
+            os._exit(137)
+        return function(*args, **kwargs)
+    return wrapper
+
+for name in ("rename", "replace", "mkdir", "rmdir", "unlink"):
+    setattr(os, name, dying_before(getattr(os, name)))
+atomic_write.exchange_paths = dying_before(atomic_write.exchange_paths)
+with atomic_write.staged_folder(target) as staging:
+    (staging / "weights.bin").write_text("new")
+    (staging / "config.json").write_text("new")
+"""
+OLD = {"weights.bin": "old", "config.json": "old", "old_only.txt": "old"}
+NEW = {"weights.bin": "new", "config.json": "new"}
+
+
+def save_in_a_child_killed_at(kill_at, target, mode):
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-c", CHILD, atomic_write.__file__, str(kill_at), str(target), mode]
+    return subprocess.run(args, capture_output=True, text=True, timeout=60)
+
+
+def test_a_save_killed_at_any_point_leaves_the_old_or_the_new_folder(tmp_path, swap):
+    gaps = 0  # kills that left no folder at the path (two renames only): the next save or load recovers them
+    for kill_at in range(1, 50):
+        root = tmp_path / str(kill_at)
+        root.mkdir()
+        target = make_folder(root / "model", OLD)
+        child = save_in_a_child_killed_at(kill_at, target, swap)
+        if child.returncode == 0:
+            break
+        assert child.returncode == KILLED, child.stderr
+        if swap == "exchange":
+            assert contents(target) in (OLD, NEW), kill_at  # a folder stands at the path at every moment
+        elif not target.exists():
+            gaps += 1
+        # What the next load does (recover_folder), then the next save: old or new, then new and nothing left over.
+        recover_folder(target)
+        assert contents(target) in (OLD, NEW), kill_at
+        with staged_folder(target) as staging:
+            (staging / "weights.bin").write_text("newer")
+        assert contents(target) == {"weights.bin": "newer"}
+        assert [p.name for p in root.iterdir()] == ["model"], kill_at
+    else:
+        pytest.fail("the save never completed")
+    assert kill_at > 4  # mkdir, the swap and the clean-up were each interrupted
+    assert contents(target) == NEW and [p.name for p in target.parent.iterdir()] == ["model"]
+    assert (gaps > 0) == (swap == "two renames")
+
+
+def test_leftovers_of_dead_processes_are_cleaned_and_those_of_live_ones_kept(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid, live_pid = int(dead.stdout), os.getpid()
+    target = make_folder(tmp_path / "model", {"x": "current"})
+    for kind in ("tmp", "old", "trash"):
+        make_folder(tmp_path / f".model.{kind}-{dead_pid}-00ff", {"x": kind})
+    make_folder(tmp_path / f".model.tmp-{live_pid}-00ff", {"x": "in progress"})
+    (tmp_path / ".other.tmp-1-00ff").mkdir()  # another name's leftover: not this target's business
+    assert recover_folder(target) is None  # the target is there: nothing is put back, dead leftovers go
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f".model.tmp-{live_pid}-00ff", ".other.tmp-1-00ff", "model"]
+    assert contents(target) == {"x": "current"}
+
+
+def test_recover_folder_puts_back_the_old_folder_of_a_killed_swap(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    make_folder(tmp_path / f".model.old-{int(dead.stdout)}-00ff", {"x": "old"})
+    make_folder(tmp_path / f".model.tmp-{int(dead.stdout)}-00ff", {"x": "new"})
+    assert recover_folders_in(tmp_path) == [tmp_path / "model"]
+    assert contents(tmp_path / "model") == {"x": "old"}
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_a_file_at_the_target_is_refused_and_left_alone(tmp_path, swap):
+    user_file = tmp_path / "model"
+    user_file.write_text("my notes")
+    with pytest.raises(FileExistsError, match=r"model exists and is not a folder"):
+        with staged_folder(user_file) as staging:
+            (staging / "weights.bin").write_text("new")
+    source = make_folder(tmp_path / "source", {"x": "new"})
+    with pytest.raises(FileExistsError, match=r"model exists and is not a folder"):
+        replace_folder(source, user_file)
+    assert user_file.read_text() == "my notes"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "source"]
+
+
+def test_save_model_folder_refuses_a_file_before_saving_anything(tmp_path):
+    from hf_asr.hub import save_model_folder
+
+    user_file = tmp_path / "model.bin"
+    user_file.write_bytes(b"weights of my own")
+
+    class Unsaved:
+        def save_pretrained(self, *args, **kwargs):
+            raise AssertionError("nothing may be written")
+
+    with pytest.raises(FileExistsError, match="model.bin"):
+        save_model_folder(Unsaved(), None, user_file)
+    assert user_file.read_bytes() == b"weights of my own"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.bin"]
+
+
+@pytest.mark.parametrize("name", ["../README.md", "sub/README.md", "", ".."])
+def test_save_model_folder_refuses_extra_files_outside_the_folder(tmp_path, name):
+    from hf_asr.hub import save_model_folder
+
+    with pytest.raises(ValueError, match="plain file names inside the folder"):
+        save_model_folder(object(), None, tmp_path / "model", extra_files={name: "text"})
+    assert not any(tmp_path.iterdir())

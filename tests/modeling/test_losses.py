@@ -1,9 +1,16 @@
 import math
 
+import pytest
 import torch
 import torch.nn.functional as F
 
-from hf_asr.modeling.losses import codevector_perplexity, contrastive_loss, ctc_loss, diversity_loss
+from hf_asr.modeling.losses import (
+    codevector_perplexity,
+    contrastive_loss,
+    ctc_loss,
+    ctc_utterance_losses,
+    diversity_loss,
+)
 
 
 def test_perplexity_of_a_hand_computed_case():
@@ -64,3 +71,12 @@ def test_ctc_loss_agrees_with_torch_and_zero_infinity():
     too_long = torch.tensor([[1, 1, 1, 1]])  # 4 repeats need 7 frames, only 3 given
     assert torch.isinf(ctc_loss(logits[:1, :3], torch.tensor([3]), too_long, blank_id=0))
     assert torch.isfinite(ctc_loss(logits[:1, :3], torch.tensor([3]), too_long, blank_id=0, zero_infinity=True))
+
+
+@pytest.mark.parametrize("loss", [ctc_loss, ctc_utterance_losses])
+def test_ctc_losses_name_batch_sizes_that_disagree(loss):
+    logits, lengths = torch.zeros(2, 6, 5), torch.tensor([6, 4])
+    with pytest.raises(ValueError, match=r"labels hold 3 utterance\(s\) but the features 2"):
+        loss(logits, lengths, torch.ones(3, 2, dtype=torch.long), 0)
+    with pytest.raises(ValueError, match=r"logit_lengths must be \(2,\), one per utterance, got shape \(3,\)"):
+        loss(logits, torch.tensor([6, 4, 4]), torch.ones(2, 2, dtype=torch.long), 0)

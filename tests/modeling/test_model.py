@@ -76,6 +76,19 @@ def test_labels_outside_the_vocabulary_are_named(ctc_model, bad, reason):
         ctc_model(**features([8000, 8000]), labels=labels)
 
 
+@pytest.mark.parametrize(
+    "labels,message",
+    [
+        (torch.tensor([[1, 2, 3]]), "labels hold 1 utterance.* but the features 2"),
+        (torch.tensor([[1, 2], [3, 4], [5, 6]]), "labels hold 3 utterance.* but the features 2"),
+        (torch.tensor([1, 2, 3]), r"labels must be \(batch, label positions\) ids, got shape \(3,\)"),
+    ],
+)
+def test_labels_whose_batch_differs_from_the_features_are_named(ctc_model, labels, message):
+    with pytest.raises(ValueError, match=message):
+        ctc_model(**features([8000, 8000]), labels=labels)
+
+
 def test_ctc_zero_infinity_keeps_impossible_labels_finite():
     labels = torch.tensor([[1] * 40])  # 40 repeats need 79 frames; 0.5 s gives 26
     inf_model = LogMelWav2Vec2ForCTC(tiny_config()).eval()

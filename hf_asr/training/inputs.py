@@ -1,0 +1,204 @@
+"""Checks of what a training run is given, before any time is spent on it: each error names the input.
+
+- `training_splits`: the train (and eval) split exist and are not empty; an eval strategy has an eval split.
+- `check_step_count`, `check_training_args`: step counts that train something (0 would save an untrained model,
+  -2 silently means epochs), batch sizes and accumulation steps of at least 1.
+- `check_ctc_feasible`: transcripts fit their audio (CTC needs a frame per label and one between repeats): an
+  error when none does (training would run on loss 0 and learn nothing), a warning naming how many when some do not.
+- `check_resumable`: a checkpoint to resume from holds the optimizer state (without it the optimizer would
+  silently start afresh, with a warm-up from a trained model).
+- `load_pretrained`: a model/processor folder given by the user, named when it is neither there nor on the Hub.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import datasets
+import torch
+from transformers import TrainingArguments
+from transformers.trainer import OPTIMIZER_NAME, OPTIMIZER_NAME_BIN, SCHEDULER_NAME
+
+from ..checks import COUNT, NOT_NEGATIVE, check_number
+from ..data.features import DURATION_COLUMN
+from ..modeling.losses import ctc_required_frames
+
+logger = logging.getLogger(__name__)
+
+EXAMPLES_NAMED = 3  # infeasible utterances listed in a message
+_CHUNK = 1024  # utterances per vectorised feasibility check
+
+
+def training_splits(
+    corpus: datasets.Dataset | datasets.DatasetDict,
+    train_split: str = "train",
+    eval_split: str | None = "validation",
+    needs_eval: bool = False,
+    where: str = "the corpus",
+) -> tuple[datasets.Dataset, datasets.Dataset | None]:
+    """(train, eval or None) of `corpus`; a single Dataset is all train.
+
+    Raises ValueError naming `where` and the splits there when the train split is missing or empty, or when
+    `needs_eval` (an eval strategy other than "no") and the eval split is missing or empty. Without `needs_eval` a
+    missing eval split gives None.
+    """
+    if not isinstance(corpus, datasets.DatasetDict):
+        if needs_eval:
+            raise ValueError(
+                f"{where} is a single dataset without splits, but evaluation is on (eval_strategy): give a "
+                f"DatasetDict with a {eval_split!r} split, or set eval_strategy to 'no'"
+            )
+        train, evaluation = corpus, None
+    else:
+        if train_split not in corpus:
+            raise ValueError(f"{where} has no split {train_split!r} to train on; its splits are {list(corpus)}")
+        train = corpus[train_split]
+        evaluation = corpus[eval_split] if eval_split and eval_split in corpus else None
+        if needs_eval and evaluation is None:
+            raise ValueError(
+                f"evaluation is on (eval_strategy) but {where} has no eval split {eval_split!r}; its splits are "
+                f"{list(corpus)}: choose one with --eval_split, or set --eval_strategy no"
+            )
+    if len(train) == 0:
+        raise ValueError(f"the {train_split!r} split of {where} is empty: nothing to train on")
+    if needs_eval and len(evaluation) == 0:
+        raise ValueError(f"the eval split {eval_split!r} of {where} is empty: nothing to evaluate on")
+    return train, evaluation
+
+
+def needs_evaluation(args: TrainingArguments) -> bool:
+    return str(getattr(args.eval_strategy, "value", args.eval_strategy)) != "no"
+
+
+def check_step_count(max_steps: Any, name: str = "max_steps") -> int:
+    """A step count given on its own (no TrainingArguments): a positive integer."""
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+        raise ValueError(f"{name} must be a positive number of optimizer steps, got {max_steps!r}")
+    return max_steps
+
+
+def check_training_args(args: TrainingArguments) -> None:
+    """What TrainingArguments accept but cannot train with: max_steps 0 or below -1 (-1 is transformers' "train
+    num_train_epochs epochs", then num_train_epochs must be > 0), batch sizes or gradient accumulation below 1 (a
+    ZeroDivisionError deep in the Trainer), a negative or non-finite learning rate."""
+    for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
+        check_number(f"--{name}", getattr(args, name), *COUNT)
+    check_number("--learning_rate", args.learning_rate, *NOT_NEGATIVE)
+    if args.max_steps == 0 or args.max_steps < -1:
+        raise ValueError(
+            f"max_steps must be a positive number of optimizer steps, or -1 to train num_train_epochs epochs; "
+            f"got {args.max_steps}"
+        )
+    if args.max_steps == -1 and not args.num_train_epochs > 0:
+        raise ValueError(
+            f"max_steps is -1 (train num_train_epochs epochs) but num_train_epochs is {args.num_train_epochs}: "
+            "give a positive --max_steps or --num_train_epochs"
+        )
+
+
+def check_resumable(checkpoint: str, args: TrainingArguments) -> None:
+    """FileNotFoundError naming `checkpoint` and the file when it lacks the optimizer or scheduler state.
+
+    DeepSpeed keeps the optimizer in its own files, so only the plain Trainer layout is checked.
+    """
+    if not os.path.isdir(checkpoint):
+        raise FileNotFoundError(f"checkpoint to resume from {checkpoint} is not a folder")
+    if getattr(args, "deepspeed", None):
+        return
+    names = set(os.listdir(checkpoint))
+    has_optimizer = bool({OPTIMIZER_NAME, OPTIMIZER_NAME_BIN} & names) or any(
+        n.endswith(OPTIMIZER_NAME) or (n.startswith("optimizer") and os.path.isdir(os.path.join(checkpoint, n)))
+        for n in names
+    )
+    for present, file in ((has_optimizer, OPTIMIZER_NAME), (SCHEDULER_NAME in names, SCHEDULER_NAME)):
+        if not present:
+            raise FileNotFoundError(
+                f"checkpoint {checkpoint} has no {file}: resuming would restart the optimizer and learning-rate "
+                "schedule from scratch. Start from its weights instead (--init_from / init_from=) or resume from a "
+                "complete checkpoint"
+            )
+
+
+def check_ctc_feasible(
+    train: datasets.Dataset, feature_extractor: Any, encoder_lengths: Any, split: str = "train"
+) -> None:
+    """Check that the `labels` of a prepared split fit its audio under CTC (frames >= labels + adjacent repeats).
+
+    Frames come from the `duration` column (or the `input_features` rows) through the feature extractor's
+    `num_frames` and the model's `encoder_lengths`. Raises ValueError when no utterance fits, naming how many and
+    the first ones; logs a warning naming how many when only some do not (those are skipped in training).
+    """
+    if "labels" not in train.column_names:
+        return
+    labels = train.select_columns(["labels"])["labels"]
+    mel_frames = _mel_frames(train, feature_extractor)
+    if mel_frames is None:
+        return
+    infeasible: list[tuple[int, int, int, int]] = []  # (index, labels, frames needed, frames there)
+    for start in range(0, len(labels), _CHUNK):
+        rows = [torch.as_tensor(row, dtype=torch.long).reshape(-1) for row in labels[start : start + _CHUNK]]
+        padded = torch.nn.utils.rnn.pad_sequence(rows, batch_first=True, padding_value=-100)
+        if padded.shape[1] == 0:
+            continue  # all empty here: an empty transcript always fits
+        needed = ctc_required_frames(padded)
+        frames = torch.as_tensor(encoder_lengths(torch.as_tensor(mel_frames[start : start + _CHUNK]))).long()
+        for offset in (frames < needed).nonzero().flatten().tolist():
+            infeasible.append((start + offset, len(rows[offset]), int(needed[offset]), int(frames[offset])))
+    if not infeasible:
+        return
+    listed = "; ".join(
+        f"utterance {i}: {n} labels need {need} frames, its audio gives {have}"
+        for i, n, need, have in infeasible[:EXAMPLES_NAMED]
+    )
+    summary = (
+        f"{len(infeasible)} of {len(labels)} utterances of the {split!r} split have transcripts longer than their "
+        f"audio allows under CTC (a frame per character, one more between repeated characters): {listed}"
+    )
+    if len(infeasible) == len(labels):
+        raise ValueError(
+            f"{summary}. Nothing could be learnt: check that the transcripts belong to the audio, or use a model "
+            "with less downsampling (conv_stride)"
+        )
+    logger.warning("%s. They are skipped in training.", summary)
+
+
+def load_pretrained(cls: Any, source: str | os.PathLike, option: str = "init_from", **kwargs: Any) -> Any:
+    """`cls.from_pretrained(source)`; when `source` is no local folder and cannot be loaded from the Hub either,
+    FileNotFoundError naming `option` and `source` (instead of the Hub client's repo-id or connection error).
+
+    A folder that is there but unusable keeps the loader's own error.
+    """
+    try:
+        return cls.from_pretrained(str(source), **kwargs)
+    except (OSError, ValueError) as error:
+        if os.path.isdir(source):
+            raise
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise FileNotFoundError(
+            f"{option} {str(source)!r} is not a local folder, and loading it from the Hub failed: {first_line}"
+        ) from error
+
+
+def _mel_frames(train: datasets.Dataset, feature_extractor: Any) -> list[int] | None:
+    """Log-mel frames of each utterance: from the durations, else from the feature rows; None if neither."""
+    if DURATION_COLUMN in train.column_names:
+        rate = feature_extractor.sampling_rate
+        durations = train.select_columns([DURATION_COLUMN])[DURATION_COLUMN]
+        return [feature_extractor.num_frames(round(seconds * rate)) for seconds in durations]
+    if "input_features" in train.column_names:
+        features = train.select_columns(["input_features"]).with_format("numpy")
+        return [len(row["input_features"]) for row in features]
+    return None
+
+
+__all__ = [
+    "training_splits",
+    "needs_evaluation",
+    "check_step_count",
+    "check_training_args",
+    "check_resumable",
+    "check_ctc_feasible",
+    "load_pretrained",
+]
