@@ -22,8 +22,8 @@ import numpy as np
 from datasets.arrow_writer import ArrowWriter
 from tqdm.auto import tqdm
 
-from ..checks import COUNT, check_number, check_optional
 from ..modeling.atomic_write import staged_folder
+from ..modeling.value_rules import COUNT, check_optional, check_value
 from .sentences import load_sentences
 from .speakers import default_voices
 from .tts import ESPEAK, FLITE, SAMPLING_RATE, Voice, bytes_of_wav, check_snr_db, synthesize
@@ -93,9 +93,9 @@ def build_corpus(
     out_dir = Path(out_dir)
     if out_dir.exists() and not overwrite:
         raise FileExistsError(f"{out_dir} already exists; pass overwrite=True (--overwrite) or choose another folder")
-    check_number("num_sentences (--num-sentences)", num_sentences, *COUNT)
-    check_number("voices_per_sentence (--voices-per-sentence)", voices_per_sentence, *COUNT)
-    check_number("num_workers (--num-workers)", num_workers, *COUNT)
+    check_value("num_sentences (--num-sentences)", num_sentences, COUNT)
+    check_value("voices_per_sentence (--voices-per-sentence)", voices_per_sentence, COUNT)
+    check_value("num_workers (--num-workers)", num_workers, COUNT)
     check_optional("num_voices (--num-voices)", num_voices, COUNT)
     if noise_snr_db is not None:
         noise_snr_db = check_snr_db(noise_snr_db)  # before any synthesis: NaN would only show as silent audio

@@ -11,10 +11,10 @@ from typing import Any
 
 import torch
 
-from ..checks import ANY_NUMBER, COUNT, FRACTION, NOT_NEGATIVE, POSITIVE, Rule, check_number
 from ..data.augmentation import AugmentationSettings
 from ..data.speaker_corpus import CorpusRecipe
 from ..modeling.configuration import LogMelWav2Vec2Config
+from ..modeling.value_rules import ANY_NUMBER, COUNT, FRACTION, NOT_NEGATIVE, POSITIVE, Rule, check_value
 
 PRESETS = ("cpu", "gpu")
 
@@ -85,22 +85,22 @@ _NUMBERS: dict[str, Rule] = {
     "finetune_learning_rate": POSITIVE,
     "finetune_seconds_per_batch": POSITIVE,
     "finetune_mask_time_prob": FRACTION,
-    "warmup": (float, "in [0, 1)", lambda v: 0 <= v < 1),
+    "warmup": Rule(float, low=0, high=1, high_open=True),
     "eval_steps": COUNT,
     "lm_order": COUNT,
     "lm_max_words": COUNT,
     "tuning_beam_width": COUNT,
     "beam_width": COUNT,
     "num_workers": COUNT,
-    "dataloader_workers": (int, ">= 0", lambda v: v >= 0),
-    "seed": (int, ">= 0", lambda v: v >= 0),
+    "dataloader_workers": Rule(int, low=0),
+    "seed": Rule(int, low=0),
 }
 
 
 def check_settings(settings: DemoSettings) -> None:
     """ValueError/TypeError naming the setting, its value and what is allowed, for values the demo cannot run with."""
     for name, rule in _NUMBERS.items():
-        check_number("--minutes" if name == "minutes" else f"demo setting {name}", getattr(settings, name), *rule)
+        check_value("--minutes" if name == "minutes" else f"demo setting {name}", getattr(settings, name), rule)
     for name in ("augment", "bf16"):
         if not isinstance(getattr(settings, name), bool):
             raise TypeError(f"demo setting {name} must be true or false, got {getattr(settings, name)!r}")
@@ -122,7 +122,7 @@ def check_settings(settings: DemoSettings) -> None:
         if not isinstance(values, (list, tuple)) or not values:
             raise ValueError(f"demo setting {name} must be a non-empty list of numbers, got {values!r}")
         for value in values:
-            check_number(f"demo setting {name}", value, *ANY_NUMBER)
+            check_value(f"demo setting {name}", value, ANY_NUMBER)
     if not isinstance(settings.out, str) or not settings.out:
         raise TypeError(f"demo setting out must be a folder name, got {settings.out!r}")
     if settings.device not in ("auto", "cpu", "cuda"):

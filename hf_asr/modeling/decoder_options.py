@@ -1,15 +1,15 @@
 """The LM decoder's options, checked in one place for every entry point (`LMDecoder`, its saved files, α/β tuning,
 the CLI, the flashlight backend): a bad value raises an error naming the option, the value and what is allowed.
 
-Standard library only: this file ships to the Hub with the model code.
+Standard library only: this file ships to the Hub with the model code. Numbers are checked by `value_rules`.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from .value_rules import ANY_NUMBER, POSITIVE, Rule, check_value
 
 # pyctcdecode's LanguageModel parameters (its JSON_ATTRS, the keys of attrs.json).
 LM_PARAM_NAMES = ("alpha", "beta", "unk_score_offset", "score_boundary")
@@ -19,11 +19,7 @@ PER_CALL_OPTIONS = ("hotwords", "prune_history")  # decode-time only, never save
 
 def finite_number(name: str, value: Any) -> float:
     """`value` as a float; TypeError for a non-number (str, None, bool), ValueError for NaN or ±inf."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a finite number, got {value!r} ({type(value).__name__})")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value}")
-    return float(value)
+    return float(check_value(name, value, ANY_NUMBER))
 
 
 def positive_int(name: str, value: Any) -> int:
@@ -36,17 +32,12 @@ def positive_int(name: str, value: Any) -> int:
 
 def positive_number(name: str, value: Any) -> float:
     """`value` as a float > 0 (a duration, say)."""
-    number = finite_number(name, value)
-    if number <= 0:
-        raise ValueError(f"{name} must be a number > 0, got {value!r}")
-    return number
+    return float(check_value(name, value, POSITIVE))
 
 
 def flag(name: str, value: Any) -> bool:
     """`value` as a bool; only True/False (Python or numpy) are accepted."""
-    if value is True or value is False or type(value).__name__ == "bool_":
-        return bool(value)
-    raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+    return check_value(name, value, Rule(bool))
 
 
 def check_strings(name: str, values: Any, *, allow_empty: bool = True) -> list[str]:

@@ -5,7 +5,10 @@
     # ValueError: LogMelWav2Vec2Config.hidden_size=-1 is not allowed: expected an integer >= 1
 
 A wrong type raises TypeError, a value out of range ValueError; both name the owner, the field, the value and what
-is allowed, before any arithmetic on the value can fail with a message that names none of them.
+is allowed, before any arithmetic on the value can fail with a message that names none of them. The one checker of
+user-given numbers in hf_asr (options, settings, config fields); standard library only, as it ships to the Hub.
+
+    check_value("--mask_prob", 1.5, FRACTION)  # ValueError: --mask_prob must be a number in [0, 1], got 1.5
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ from typing import Any
 @dataclass(frozen=True)
 class Rule:
     """What one field allows. `kind`: int, float (ints accepted too), bool or str; `low`/`high`: inclusive bounds
-    (`low_open`: `low` itself excluded); `choices`: the allowed values; `optional`: None allowed; `sequence`: a
-    non-empty list/tuple whose every item follows the rule."""
+    (`low_open`/`high_open`: the bound itself excluded); `choices`: the allowed values; `optional`: None allowed;
+    `sequence`: a non-empty list/tuple whose every item follows the rule."""
 
     kind: type
     low: float | None = None
     high: float | None = None
     low_open: bool = False
+    high_open: bool = False
     choices: tuple[Any, ...] = ()
     optional: bool = False
     sequence: bool = False
@@ -37,11 +41,12 @@ class Rule:
         if self.choices:
             noun = "one of " + ", ".join(repr(c) for c in self.choices)
         elif self.low is not None and self.high is not None:
-            noun += f" in {'(' if self.low_open else '['}{_number(self.low)}, {_number(self.high)}]"
+            left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+            noun += f" in {left}{_number(self.low)}, {_number(self.high)}{right}"
         elif self.low is not None:
             noun += f" {'>' if self.low_open else '>='} {_number(self.low)}"
         elif self.high is not None:
-            noun += f" <= {_number(self.high)}"
+            noun += f" {'<' if self.high_open else '<='} {_number(self.high)}"
         elif self.kind is float:
             noun = "a finite number"
         if self.sequence:
@@ -57,7 +62,7 @@ class Rule:
                 return TypeError
             if not value:
                 return ValueError
-            item_rule = Rule(self.kind, self.low, self.high, self.low_open, self.choices)
+            item_rule = Rule(self.kind, self.low, self.high, self.low_open, self.high_open, self.choices)
             return next((p for p in map(item_rule.problem, value) if p is not None), None)
         if not self._has_kind(value):
             return TypeError
@@ -68,13 +73,13 @@ class Rule:
                 return ValueError
             if self.low is not None and (value <= self.low if self.low_open else value < self.low):
                 return ValueError
-            if self.high is not None and value > self.high:
+            if self.high is not None and (value >= self.high if self.high_open else value > self.high):
                 return ValueError
         return None
 
     def _has_kind(self, value: Any) -> bool:
         if self.kind is bool:
-            return isinstance(value, bool)
+            return isinstance(value, bool) or type(value).__name__ == "bool_"  # numpy's too
         if isinstance(value, bool):  # True is an int to Python, never a size or a rate here
             return False
         if self.kind is int:
@@ -82,6 +87,32 @@ class Rule:
         if self.kind is float:
             return isinstance(value, numbers.Real)
         return isinstance(value, self.kind)
+
+
+POSITIVE = Rule(float, low=0, low_open=True)
+NOT_NEGATIVE = Rule(float, low=0)
+FRACTION = Rule(float, low=0, high=1)
+COUNT = Rule(int, low=1)
+ANY_NUMBER = Rule(float)
+
+
+def check_value(name: str, value: Any, rule: Rule) -> Any:
+    """`value` as a plain Python value of `rule.kind` (ints stay ints for float rules), or TypeError/ValueError
+    "NAME must be <what is allowed>, got VALUE"."""
+    error = rule.problem(value)
+    if error is not None:
+        kind = f" ({type(value).__name__})" if error is TypeError else ""
+        raise error(f"{name} must be {rule.describe()}, got {value!r}{kind}")
+    if value is None or rule.sequence or rule.kind is str:
+        return value
+    if rule.kind is float and isinstance(value, numbers.Integral):
+        return int(value)
+    return rule.kind(value)
+
+
+def check_optional(name: str, value: Any, rule: Rule) -> Any:
+    """None, or `value` checked by `check_value`."""
+    return None if value is None else check_value(name, value, rule)
 
 
 def check_values(owner: str, values: Mapping[str, Any], rules: Mapping[str, Rule]) -> None:
@@ -98,4 +129,14 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(value)
 
 
-__all__ = ["Rule", "check_values"]
+__all__ = [
+    "Rule",
+    "check_value",
+    "check_optional",
+    "check_values",
+    "POSITIVE",
+    "NOT_NEGATIVE",
+    "FRACTION",
+    "COUNT",
+    "ANY_NUMBER",
+]

@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..checks import COUNT, FRACTION, check_number, check_optional
 from ..data.audio import audio_array
 from ..data.augmentation import AugmentationSettings, WaveformAugmenter
 from ..modeling.masking import compute_span_mask, sample_negative_indices
+from ..modeling.value_rules import COUNT, FRACTION, Rule, check_optional, check_value
 
 LABEL_PAD_ID = -100
 EncoderLengths = Callable[[torch.Tensor], torch.Tensor]  # (B,) mel frames -> (B,) encoder frames
@@ -288,11 +288,11 @@ class DataCollatorPretraining(SeededCollatorMixin):
                 f"`encoder_lengths`), got {type(encoder_lengths).__name__}"
             )
         self.encoder_lengths = encoder_lengths
-        self.mask_prob = check_number("mask_prob", mask_prob, *FRACTION)
-        self.span_length = check_number("span_length", span_length, *COUNT)
-        self.min_masks = check_number("min_masks", min_masks, int, ">= 0", lambda v: v >= 0)
+        self.mask_prob = check_value("mask_prob", mask_prob, FRACTION)
+        self.span_length = check_value("span_length", span_length, COUNT)
+        self.min_masks = check_value("min_masks", min_masks, Rule(int, low=0))
         # With no negatives the contrastive loss is 0 whatever the model does.
-        self.num_negatives = check_number("num_negatives", num_negatives, *COUNT)
+        self.num_negatives = check_value("num_negatives", num_negatives, COUNT)
         self.feature_extractor = feature_extractor
         self.augmentation = augmentation
         self.augmenter = None if feature_extractor is None else _augmenter(augmentation, feature_extractor)

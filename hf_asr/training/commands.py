@@ -19,7 +19,7 @@ from typing import Any, get_type_hints
 
 from transformers import HfArgumentParser, TrainingArguments
 
-from ..checks import COUNT, FRACTION, NOT_NEGATIVE, POSITIVE, check_number, check_optional
+from ..modeling.value_rules import COUNT, FRACTION, NOT_NEGATIVE, POSITIVE, check_optional, check_value
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class PretrainOptions(CorpusOptions):
         check_optional("--span_length", self.span_length, COUNT)
         check_optional("--num_negatives", self.num_negatives, COUNT)
         check_optional("--diversity_loss_weight", self.diversity_loss_weight, NOT_NEGATIVE)
-        check_number("--collapse_patience", self.collapse_patience, *COUNT)
+        check_value("--collapse_patience", self.collapse_patience, COUNT)
 
 
 @dataclass

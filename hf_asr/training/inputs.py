@@ -21,9 +21,9 @@ import torch
 from transformers import TrainingArguments
 from transformers.trainer import OPTIMIZER_NAME, OPTIMIZER_NAME_BIN, SCHEDULER_NAME
 
-from ..checks import COUNT, NOT_NEGATIVE, check_number
 from ..data.features import DURATION_COLUMN
 from ..modeling.losses import ctc_required_frames
+from ..modeling.value_rules import COUNT, NOT_NEGATIVE, check_value
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +84,8 @@ def check_training_args(args: TrainingArguments) -> None:
     num_train_epochs epochs", then num_train_epochs must be > 0), batch sizes or gradient accumulation below 1 (a
     ZeroDivisionError deep in the Trainer), a negative or non-finite learning rate."""
     for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
-        check_number(f"--{name}", getattr(args, name), *COUNT)
-    check_number("--learning_rate", args.learning_rate, *NOT_NEGATIVE)
+        check_value(f"--{name}", getattr(args, name), COUNT)
+    check_value("--learning_rate", args.learning_rate, NOT_NEGATIVE)
     if args.max_steps == 0 or args.max_steps < -1:
         raise ValueError(
             f"max_steps must be a positive number of optimizer steps, or -1 to train num_train_epochs epochs; "

@@ -94,9 +94,9 @@ def test_split_by_sentence_sizes():
     "options,message",
     [
         (dict(noise_snr_db=float("nan")), r"must be a finite number of dB, got nan"),
-        (dict(num_sentences=0), r"num_sentences \(--num-sentences\) must be >= 1, got 0"),
-        (dict(num_workers=-1), r"num_workers \(--num-workers\) must be >= 1, got -1"),
-        (dict(num_voices=0), r"num_voices \(--num-voices\) must be >= 1, got 0"),
+        (dict(num_sentences=0), r"num_sentences \(--num-sentences\) must be an integer >= 1, got 0"),
+        (dict(num_workers=-1), r"num_workers \(--num-workers\) must be an integer >= 1, got -1"),
+        (dict(num_voices=0), r"num_voices \(--num-voices\) must be an integer >= 1, got 0"),
         (dict(split_fractions=(0.8, float("nan"), 0.1)), r"split_fractions must be 3 finite non-negative .*nan"),
     ],
 )

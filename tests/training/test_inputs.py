@@ -81,9 +81,9 @@ def test_a_step_count_that_trains_nothing_is_refused(processor, raw_corpus, tmp_
         (dict(max_steps=0), "max_steps must be a positive number of optimizer steps, or -1 .* got 0"),
         (dict(max_steps=-5), "or -1 to train num_train_epochs epochs; got -5"),
         (dict(max_steps=-1, num_train_epochs=0), "max_steps is -1 .* num_train_epochs is 0"),
-        (dict(gradient_accumulation_steps=0), "--gradient_accumulation_steps must be >= 1, got 0"),
-        (dict(per_device_train_batch_size=0), "--per_device_train_batch_size must be >= 1, got 0"),
-        (dict(learning_rate=float("nan")), "--learning_rate must be finite and >= 0, got nan"),
+        (dict(gradient_accumulation_steps=0), "--gradient_accumulation_steps must be an integer >= 1, got 0"),
+        (dict(per_device_train_batch_size=0), "--per_device_train_batch_size must be an integer >= 1, got 0"),
+        (dict(learning_rate=float("nan")), "--learning_rate must be a number >= 0, got nan"),
     ],
 )
 def test_training_arguments_that_train_nothing_are_refused(tmp_path, fields, message):
