@@ -84,6 +84,20 @@ def make_training_args(
     return TrainingArguments(**settings)
 
 
+def _run_arguments(
+    training_args: TrainingArguments | None, splits: tuple[Any, str, str | None], *args: Any, **settings: Any
+) -> TrainingArguments:
+    """The run's TrainingArguments (given, or `make_training_args(*args, **settings)`), checked with the corpus
+    splits (corpus, train split, eval split) before any feature is computed; then the seed is set."""
+    if training_args is None:
+        check_step_count(args[1])
+        training_args = make_training_args(*args, **settings)
+    check_training_args(training_args)
+    training_splits(*splits, needs_evaluation(training_args))
+    set_seed(training_args.seed)
+    return training_args
+
+
 # ---- pretraining -------------------------------------------------------------------------------------------------
 def pretrain(
     corpus: AnyCorpus,
@@ -129,9 +143,9 @@ def pretrain(
     The final model and feature extractor are saved in `output_dir` (`from_pretrained`-ready).
     """
     feature_extractor = feature_extractor or LogMelFeatureExtractor()
-    if training_args is None:
-        check_step_count(max_steps)
-    args = training_args or make_training_args(
+    args = _run_arguments(
+        training_args,
+        (corpus, train_split, eval_split),
         output_dir,
         max_steps,
         per_device_batch_size,
@@ -143,9 +157,6 @@ def pretrain(
         device=device,
         **training_kwargs,
     )
-    check_training_args(args)
-    training_splits(corpus, train_split, eval_split, needs_evaluation(args))  # before the features are computed
-    set_seed(args.seed)
     if init_from is None:
         model = LogMelWav2Vec2ForPreTraining(config or LogMelWav2Vec2Config.tiny())
     elif isinstance(init_from, LogMelWav2Vec2ForPreTraining):
@@ -252,9 +263,9 @@ def finetune(
     Raises ValueError before training when a split is missing or empty, or no transcript fits its audio (see
     `hf_asr.training.inputs`).
     """
-    if training_args is None:
-        check_step_count(max_steps)
-    args = training_args or make_training_args(
+    args = _run_arguments(
+        training_args,
+        (corpus, train_split, eval_split),
         output_dir,
         max_steps,
         per_device_batch_size,
@@ -266,9 +277,6 @@ def finetune(
         device=device,
         **training_kwargs,
     )
-    check_training_args(args)
-    training_splits(corpus, train_split, eval_split, needs_evaluation(args))  # before the features are computed
-    set_seed(args.seed)
     model = load_ctc_model(init_from, processor.tokenizer, config)
     model.set_spec_augment(mask_time_prob, mask_feature_prob)
     if freeze_feature_encoder:
