@@ -13,7 +13,16 @@ from .value_rules import ANY_NUMBER, POSITIVE, Rule, check_value
 
 # pyctcdecode's LanguageModel parameters (its JSON_ATTRS, the keys of attrs.json).
 LM_PARAM_NAMES = ("alpha", "beta", "unk_score_offset", "score_boundary")
-SEARCH_DEFAULTS = {"beam_width": 100, "beam_prune_logp": -10.0, "token_min_logp": -5.0, "hotword_weight": 10.0}
+# max_segment_frames: longer logits are decoded in segments cut at pauses (`long_logits.py`); 1500 frames are 30 s
+# of the 20 ms frames of the small config, short enough that beam search's cost per frame stays flat.
+SEARCH_DEFAULTS = {
+    "beam_width": 100,
+    "beam_prune_logp": -10.0,
+    "token_min_logp": -5.0,
+    "hotword_weight": 10.0,
+    "max_segment_frames": 1500,
+}
+MAX_SEGMENT_FRAMES = Rule(int, low=1, optional=True)  # None: never segment
 PER_CALL_OPTIONS = ("hotwords", "prune_history")  # decode-time only, never saved
 
 
@@ -80,14 +89,18 @@ def check_lm_params(**params: Any) -> dict[str, Any]:
 
 def check_search_settings(**settings: Any) -> dict[str, Any]:
     """beam_width: a whole number >= 1; beam_prune_logp: a finite number <= 0 (beams this far below the best are
-    dropped; above 0 every beam would be); token_min_logp, hotword_weight: finite numbers.
+    dropped; above 0 every beam would be); token_min_logp, hotword_weight: finite numbers; max_segment_frames: None
+    or an integer >= 1.
 
     Returns the given ones as plain Python values; an unknown name raises TypeError.
     """
     _refuse_unknown(settings, tuple(SEARCH_DEFAULTS), "decoder setting")
     checked: dict[str, Any] = {}
     for name, value in settings.items():
-        checked[name] = positive_int(name, value) if name == "beam_width" else finite_number(name, value)
+        if name == "max_segment_frames":
+            checked[name] = check_value(name, value, MAX_SEGMENT_FRAMES)
+        else:
+            checked[name] = positive_int(name, value) if name == "beam_width" else finite_number(name, value)
     if checked.get("beam_prune_logp", 0.0) > 0:
         raise ValueError(f"beam_prune_logp must be <= 0 (a log-probability margin), got {settings['beam_prune_logp']}")
     return checked

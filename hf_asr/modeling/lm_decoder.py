@@ -7,7 +7,7 @@ library, numpy, pyctcdecode, kenlm and transformers. The saved folder's layout i
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from .decoder_options import LM_PARAM_NAMES, SEARCH_DEFAULTS, check_lm_params, c
 from .fork_pool import fork_map
 from .frame_skipping import skip_repeated_frames
 from .lm_decoder_folder import has_saved_decoder, read_decoder_folder, write_decoder_folder, write_decoder_params
+from .long_logits import join_segment_beams, segment_bounds
 from .pyctcdecode_adapter import PyctcdecodeBeamSearch, lm_words, require_pyctcdecode
 
 
@@ -72,6 +73,7 @@ class LMDecoder:
             **lm_params,
         )
         self.labels = self._beam_search.labels
+        self._blank_id = self.labels.index("")  # PyctcdecodeBeamSearch has checked that there is one
 
     @classmethod
     def from_tokenizer(cls, tokenizer: Any, kenlm_path: str | os.PathLike | None, **kwargs: Any) -> LMDecoder:
@@ -91,13 +93,48 @@ class LMDecoder:
             self._beam_search.reset_lm_params(**lm_keys)
         self.search.update(search)
 
-    def decode_beams(self, logits: Any, name: str = "utterance 0", **overrides: Any) -> list[tuple]:
+    def decode_beams(
+        self,
+        logits: Any,
+        name: str = "utterance 0",
+        *,
+        num_processes: int | None = 1,
+        progress: Callable[[int, int], None] | None = None,
+        **overrides: Any,
+    ) -> list[tuple]:
         """pyctcdecode's `decode_beams` output for one (T, V) utterance: [(text, None, [(word, (start, end))],
-        logit_score, lm_score), ...], best first; frames index `logits`. Used by the ASR pipeline."""
+        logit_score, lm_score), ...], best first; frames index `logits`. Used by the ASR pipeline.
+
+        Utterances longer than `max_segment_frames` are cut at pauses and the segments decoded independently
+        (`long_logits.py`; over `num_processes` forked workers, None = one per CPU): then one beam comes back, the
+        segments' best beams joined. Shorter ones (or max_segment_frames=None) are decoded whole, exactly as
+        pyctcdecode would. `progress(frames_done, frames_total)` is called before and after each segment.
+        """
         settings = decode_settings(self.search, overrides)
         log_probs = to_log_probs(logits, len(self.labels), name)
         if len(log_probs) == 0:  # pyctcdecode fails on zero frames; an empty utterance has an empty transcript
             return [("", None, [], 0.0, 0.0)]
+        bounds = segment_bounds(log_probs, self._blank_id, settings["max_segment_frames"])
+        ends = iter([end for _, end in bounds])
+
+        def report() -> None:
+            if progress is not None:
+                progress(next(ends), len(log_probs))  # in order of results; forked workers finish roughly in order
+
+        if progress is not None:
+            progress(0, len(log_probs))
+        segments = fork_map(
+            lambda bound: self._decode_whole(log_probs[bound[0] : bound[1]], settings),
+            bounds,
+            num_processes,
+            on_result=report,
+        )
+        if len(segments) == 1:
+            return segments[0]
+        return [join_segment_beams([beams[0] for beams in segments], [start for start, _ in bounds])]
+
+    def _decode_whole(self, log_probs: np.ndarray, settings: dict[str, Any]) -> list[tuple]:
+        """`decode_beams` of (T, V) log-probs (T >= 1) in one search, with `frame_skipping`'s exact shortening."""
         frames = skip_repeated_frames(log_probs, settings["token_min_logp"])
         beams = self._beam_search.decode_beams(
             frames.log_probs,

@@ -7,7 +7,7 @@ the search settings), read by `LMDecoder` and by hf_asr's flashlight backend:
     language_model/attrs.json      alpha, beta, unk_score_offset, score_boundary
     language_model/unigrams.txt    the LM's words, one per line
     language_model/lm.bin          the KenLM model (binary; `lm.arpa` when built from an ARPA file)
-    lm_decoder_config.json         beam_width, beam_prune_logp, token_min_logp, hotword_weight
+    lm_decoder_config.json         beam_width, beam_prune_logp, token_min_logp, hotword_weight, max_segment_frames
 
 Standard library and transformers only: this file ships to the Hub with the model code.
 """
