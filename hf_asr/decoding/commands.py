@@ -88,7 +88,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     trans.add_argument("--timestamps", action="store_true", help="word timestamps (seconds)")
     trans.add_argument("--json", action="store_true", help="print one JSON object per file")
     trans.add_argument(
-        "--chunk-length-s", type=checked("chunk_length_s", positive_number), help="chunk long audio (seconds)"
+        "--chunk-length-s",
+        type=checked("chunk_length_s", positive_number),
+        help="chunk length (seconds); default: 20 s chunks for files over a minute, whole shorter files",
     )
     trans.add_argument("--batch-size", type=checked("batch_size", positive_int), default=1)
     trans.add_argument("--backend", choices=("pyctcdecode", "flashlight"), default="pyctcdecode", help="LM search")

@@ -9,9 +9,16 @@ transformers 5.x never loads an LM for folders it saved itself (it looks for a `
   (`decoder=` accepts an `LMDecoder`, a pyctcdecode decoder or a folder path; `use_lm=False` forces greedy);
 - decodes through transformers' own "ctc_with_lm" path (chunking, strides, word timestamps), which calls
   `LMDecoder.decode_beams`;
-- blanks out padded frames using the model's `logit_lengths`, so batch_size > 1 gives the same text as batch 1.
+- blanks out padded frames using the model's `logit_lengths`, so batch_size > 1 gives the same text as batch 1;
+- reads local files and the bytes of an audio file with soundfile, so wav/flac need no `ffmpeg` program.
 
-For models without a saved LM, and non-CTC models, it behaves exactly like the parent class.
+Long audio: for hf_asr CTC models, input over a minute (`LONG_AUDIO_S`) is cut into `AUTO_CHUNK_S` chunks when no
+`chunk_length_s` is given (`chunk_length_s=0` never chunks): attention over a whole 10-minute file costs ~5× the
+chunks on 2 CPU cores, and chunks are closer to the utterance lengths the model was trained on. The LM decoder cuts
+logits longer than its `max_segment_frames` at pauses and decodes the segments in parallel, one forked process per
+CPU (`decoder_kwargs={"num_processes": 1}` keeps them in this process), with a progress bar for files over a minute.
+
+For non-CTC models, and CTC models of other types without a decoder, it behaves like the parent class.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from transformers.pipelines import PIPELINE_REGISTRY
 from transformers.pipelines.automatic_speech_recognition import AutomaticSpeechRecognitionPipeline, rescale_stride
@@ -28,9 +36,11 @@ from ..data.audio import read_audio
 from ..modeling.configuration import LogMelWav2Vec2Config
 from ..modeling.lm_decoder import LMDecoder
 from ..modeling.lm_decoder_folder import find_saved_decoder
+from .progress import LONG_AUDIO_S, AudioProgress
 
 TASK = "automatic-speech-recognition"
 HF_ASR_MODEL_TYPE = LogMelWav2Vec2Config.model_type
+AUTO_CHUNK_S = 20.0  # chunk length for long audio given without `chunk_length_s` (stride: a sixth, as transformers)
 
 
 class LMSpeechRecognitionPipeline(AutomaticSpeechRecognitionPipeline):
@@ -64,13 +74,33 @@ class LMSpeechRecognitionPipeline(AutomaticSpeechRecognitionPipeline):
                 )
             self.decoder, self.type = decoder, "ctc_with_lm"
 
-    def preprocess(self, inputs: Any, chunk_length_s: float = 0, stride_length_s: Any = None) -> Any:
-        # transformers reads a local file by piping it through the `ffmpeg` program, which is often missing where
-        # only FFmpeg's libraries are installed: read local files with soundfile instead.
-        if isinstance(inputs, (str, os.PathLike)) and Path(inputs).is_file():
+    def preprocess(self, inputs: Any, chunk_length_s: float | None = None, stride_length_s: Any = None) -> Any:
+        # transformers reads a local file or bytes by piping them through the `ffmpeg` program, which is often
+        # missing where only FFmpeg's libraries are installed: read them with soundfile instead.
+        if isinstance(inputs, (bytes, bytearray)):
+            waveform, rate = read_audio(bytes(inputs))
+            inputs = {"raw": waveform, "sampling_rate": rate}
+        elif isinstance(inputs, (str, os.PathLike)) and Path(inputs).is_file():
             waveform, rate = read_audio(inputs)
             inputs = {"raw": waveform, "sampling_rate": rate}
+        if chunk_length_s is None:
+            seconds = self._duration_s(inputs)
+            chunk_length_s = AUTO_CHUNK_S if seconds is not None and seconds > LONG_AUDIO_S else 0
         return super().preprocess(inputs, chunk_length_s=chunk_length_s, stride_length_s=stride_length_s)
+
+    def _duration_s(self, inputs: Any) -> float | None:
+        """Seconds of audio in an hf_asr CTC model's `inputs` (a waveform or a dict with one), else None (also for
+        a dict with a "stride": a piece of a stream, chunked by its caller)."""
+        if self.type not in {"ctc", "ctc_with_lm"} or self.model.config.model_type != HF_ASR_MODEL_TYPE:
+            return None
+        rate = self.feature_extractor.sampling_rate
+        if isinstance(inputs, dict):
+            if "stride" in inputs or "sampling_rate" not in inputs:
+                return None
+            inputs, rate = inputs.get("raw", inputs.get("array")), inputs["sampling_rate"]
+        if not isinstance(inputs, (np.ndarray, torch.Tensor)) or inputs.ndim == 0:
+            return None
+        return max(inputs.shape) / rate  # samples are the longest axis of mono (N,) and stereo (2, N) alike
 
     def _forward(self, model_inputs: dict, return_timestamps: bool | str = False, **generate_kwargs: Any) -> dict:
         if self.type not in {"ctc", "ctc_with_lm"}:
@@ -91,6 +121,17 @@ class LMSpeechRecognitionPipeline(AutomaticSpeechRecognitionPipeline):
                 rescale_stride([stride], ratio)[0] if isinstance(stride, tuple) else rescale_stride(stride, ratio)
             )
         return {"is_last": is_last, **out, **model_inputs}
+
+    def postprocess(self, model_outputs: list[dict], decoder_kwargs: dict | None = None, **kwargs: Any) -> dict:
+        if self.type == "ctc_with_lm" and isinstance(self.decoder, LMDecoder):
+            frames_per_second = self.feature_extractor.sampling_rate / self._align_to
+            bar = AudioProgress("LM decoding", leave=False)
+            decoder_kwargs = {
+                "num_processes": None,  # long files only: shorter ones are one segment, decoded in this process
+                "progress": lambda done, total: bar.update(done / frames_per_second, total / frames_per_second),
+                **(decoder_kwargs or {}),
+            }
+        return super().postprocess(model_outputs, decoder_kwargs=decoder_kwargs, **kwargs)
 
 
 def blank_padded_frames(logits: torch.Tensor, lengths: torch.Tensor | None, blank_id: int) -> torch.Tensor:

@@ -12,6 +12,7 @@ from ..modeling.decoder_options import positive_int, positive_number
 from ..modeling.lm_decoder import LMDecoder
 from .backends import BACKENDS, load_lm_decoder
 from .pipeline import TASK, register_pipeline
+from .progress import AudioProgress
 
 
 def transcribe(
@@ -28,7 +29,9 @@ def transcribe(
     when `timestamps`. Bad option values raise errors naming them before anything is loaded.
 
     Uses the folder's saved LM unless `use_lm=False` (or the folder has none: then greedy CTC, and "lm" is False),
-    decoded by `backend` ("pyctcdecode" or "flashlight", see `load_lm_decoder`).
+    decoded by `backend` ("pyctcdecode" or "flashlight", see `load_lm_decoder`). Files over a minute are chunked
+    when `chunk_length_s` is None (see `LMSpeechRecognitionPipeline`); a progress bar (stderr) counts the seconds
+    transcribed when there are over a minute of them.
     """
     from transformers import pipeline
 
@@ -47,15 +50,22 @@ def transcribe(
     if use_lm and backend != "pyctcdecode" and LMDecoder.exists_in(model_dir):
         decoder = load_lm_decoder(model_dir, backend)
     asr = pipeline(TASK, model=str(model_dir), use_lm=use_lm, decoder=decoder, device=device)
-    inputs = []
+    inputs, seconds = [], []
     for path in files:
         audio, rate = read_audio(path)
         inputs.append({"raw": audio, "sampling_rate": rate})
+        seconds.append(len(audio) / rate)
     options: dict[str, Any] = {"batch_size": batch_size}
     if timestamps:
         options["return_timestamps"] = "word"
     if chunk_length_s:
         options["chunk_length_s"] = chunk_length_s
-    outputs = asr(inputs, **options)
+    progress, total, done = AudioProgress("transcribing"), sum(seconds), 0.0
+    progress.update(done, total)
+    outputs = []
+    for output, duration in zip(asr((x for x in inputs), **options), seconds):  # a generator: one by one, in order
+        outputs.append(output)
+        done += duration
+        progress.update(done, total)
     uses_lm = asr.type == "ctc_with_lm"
     return [{"file": str(path), "lm": uses_lm, **output} for path, output in zip(files, outputs)]

@@ -78,3 +78,16 @@ def test_tune_lm_on_a_model_without_lm_says_how_to_build_one(workdir):
     model = workdir / "model"
     with pytest.raises(FileNotFoundError, match=f"{model} has no saved LM decoder.*hf-asr build-lm"):
         main(["--debug", "tune-lm", "--model", str(model), "--dataset", str(workdir / "corpus")])
+
+
+def test_transcribe_shows_progress_for_over_a_minute_of_audio(workdir, capsys):
+    model = str(workdir / "model")
+    rng = np.random.default_rng(1)
+    for name, seconds in [("short.wav", 20), ("long.wav", 45)]:
+        soundfile.write(workdir / name, (0.1 * rng.standard_normal(seconds * 16000)).astype(np.float32), 16000)
+    capsys.readouterr()
+    main(["transcribe", str(workdir / "short.wav"), str(workdir / "long.wav"), "--model", model, "--json"])
+    captured = capsys.readouterr()
+    assert "transcribing" in captured.err and len(captured.out.strip().splitlines()) == 2  # 65 s in all
+    main(["transcribe", str(workdir / "long.wav"), "--model", model, "--json"])
+    assert "transcribing" not in capsys.readouterr().err

@@ -149,3 +149,50 @@ def test_audio_file_path_is_read_without_the_ffmpeg_program(model_folder, tmp_pa
     monkeypatch.setenv("PATH", str(tmp_path))  # no ffmpeg program reachable
     text = pipeline(TASK, model=str(folder))(str(path))["text"]
     assert text == decoder.decode(model_logits(model, waveform))
+
+
+def test_audio_file_bytes_are_read_without_the_ffmpeg_program(model_folder, tmp_path, monkeypatch):
+    import soundfile
+
+    folder, _, _ = model_folder
+    path = tmp_path / "clip.wav"
+    soundfile.write(path, audio(1.5, 8), SAMPLING_RATE, subtype="PCM_16")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no ffmpeg program reachable
+    asr = pipeline(TASK, model=str(folder))
+    text = asr(str(path))["text"]
+    assert text and asr(path.read_bytes())["text"] == text
+
+
+def forward_calls(asr, monkeypatch) -> list[int]:
+    """Frames of each model call the pipeline `asr` makes from now on."""
+    calls, forward = [], asr.model.forward
+    monkeypatch.setattr(asr.model, "forward", lambda **kw: calls.append(kw["input_features"].shape[1]) or forward(**kw))
+    return calls
+
+
+def test_long_audio_is_chunked_unless_told_otherwise(model_folder, monkeypatch):
+    folder, _, _ = model_folder
+    asr = pipeline(TASK, model=str(folder), use_lm=False)
+    calls = forward_calls(asr, monkeypatch)
+    asr(audio(59.0))
+    assert len(calls) == 1  # a minute or less: whole, as before
+    calls.clear()
+    asr(audio(70.0))  # 20 s chunks with 3.3 s strides either side: chunks start every 13.3 s
+    assert len(calls) == 5 and max(calls) <= 20 * 100 + 1  # 100 mel frames per second
+    calls.clear()
+    asr(audio(70.0), chunk_length_s=0)
+    assert len(calls) == 1
+
+
+def test_long_audio_with_the_lm_has_a_progress_bar_and_ordered_word_times(model_folder, capsys):
+    folder, _, _ = model_folder
+    asr = pipeline(TASK, model=str(folder))
+    capsys.readouterr()
+    out = asr(audio(50.0, 2), return_timestamps="word")  # segmented (2,500 frames) but under a minute: silent
+    assert "LM decoding" not in capsys.readouterr().err and out["text"]
+    out = asr(audio(70.0, 2), return_timestamps="word")
+    assert "LM decoding" in capsys.readouterr().err
+    spans = [chunk["timestamp"] for chunk in out["chunks"]]
+    assert " ".join(chunk["text"] for chunk in out["chunks"]) == out["text"]
+    assert all(0 <= start < end <= 70.0 + 1e-6 for start, end in spans)
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:])) and spans[-1][1] > 60.0
