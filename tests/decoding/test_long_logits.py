@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 
 from hf_asr.modeling.lm_decoder import LMDecoder
-from hf_asr.modeling.long_logits import join_segment_beams, segment_bounds
+from hf_asr.modeling.long_logits import PAUSE_FRAMES, join_segment_beams, segment_bounds
 
 from .synthetic import peaky_random, spell
 
 SENTENCES = ["the cat sat on the mat ", "a cat sat on a mat ", "the cat sat "]
-GAP = 30  # blank frames between sentences: the pauses to cut at
 
 
 @pytest.fixture(scope="module")
@@ -19,28 +18,47 @@ def decoder(labels, arpa_path, unigrams) -> LMDecoder:
     return LMDecoder(labels, arpa_path, unigrams, alpha=0.5, beta=1.0, beam_width=16)
 
 
-def speech(labels: list[str], repeats: int, seed: int = 0) -> np.ndarray:
-    """(T, V) log-probs of the sentences spoken `repeats` times, slightly noisy, with a pause after each."""
+def speech(
+    labels: list[str], repeats: int, seed: int = 0, gap: int = PAUSE_FRAMES + 5, sentences: list[str] = SENTENCES
+) -> np.ndarray:
+    """(T, V) log-probs of `sentences` spoken `repeats` times, slightly noisy, `gap` certain blanks after each."""
     rows = []
     for index in range(repeats):
-        sentence = SENTENCES[index % len(SENTENCES)]
+        sentence = sentences[index % len(sentences)]
         rows.append(spell(sentence, labels, frames_per_char=2, blanks=2, noise=1.0, seed=seed + index))
-        pause = np.full((GAP, len(labels)), -12.0, dtype=np.float32)
+        pause = np.full((gap, len(labels)), -12.0, dtype=np.float32)
         pause[:, labels.index("")] = 0.0
         rows.append(pause)
     return np.concatenate(rows)
 
 
-def test_segments_cover_the_frames_and_cut_in_the_pauses(labels):
+def pause_frames(log_probs: np.ndarray, labels: list[str]) -> np.ndarray:
+    """(T,) bool: the certain blanks `speech` puts between sentences."""
+    return (log_probs[:, labels.index("")] == 0.0) & (log_probs.max(axis=1) == 0.0)
+
+
+def check_cover(bounds: list[tuple[int, int]], num_frames: int, max_frames: int) -> None:
+    assert bounds[0][0] == 0 and bounds[-1][1] == num_frames
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))  # contiguous
+    assert all(0 < end - start <= max_frames for start, end in bounds)
+
+
+def test_long_logits_are_cut_in_every_pause(labels):
     log_probs = speech(labels, 12)
     bounds = segment_bounds(log_probs, labels.index(""), 300)
-    assert len(bounds) > 3 and bounds[0][0] == 0 and bounds[-1][1] == len(log_probs)
-    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))  # contiguous
-    assert all(150 <= end - start <= 300 for start, end in bounds[:-1]) and bounds[-1][1] - bounds[-1][0] <= 300
-    is_pause = np.zeros(len(log_probs), dtype=bool)
-    is_pause[np.flatnonzero((log_probs[:, labels.index("")] == 0.0) & (log_probs.max(axis=1) == 0.0))] = True
-    for _, cut in bounds[:-1]:  # in the middle of a 30-frame pause, not at an edge of one
-        assert is_pause[cut - 10 : cut + 10].all()
+    check_cover(bounds, len(log_probs), 300)
+    assert len(bounds) == 12  # one per sentence: the pause after the last one ends the logits, no cut there
+    is_pause = pause_frames(log_probs, labels)
+    assert all(is_pause[cut - 10 : cut + 10].all() for _, cut in bounds[:-1])  # in the middle, not at an edge
+
+
+def test_pieces_too_long_are_cut_in_their_longest_blank_run(labels):
+    log_probs = speech(labels, 12, gap=PAUSE_FRAMES // 2)  # gaps too short to count as pauses
+    bounds = segment_bounds(log_probs, labels.index(""), 300)
+    check_cover(bounds, len(log_probs), 300)
+    assert len(bounds) > 3 and all(150 <= end - start for start, end in bounds[:-1])  # at least half the maximum
+    is_pause = pause_frames(log_probs, labels)
+    assert all(is_pause[cut - 3 : cut + 3].all() for _, cut in bounds[:-1])  # within the sentence gaps
 
 
 def test_short_logits_and_no_limit_give_one_segment(labels):
@@ -59,8 +77,8 @@ def test_a_window_without_blank_is_cut_at_its_most_certain_blank(labels):
 
 
 def test_segmented_decoding_equals_whole_decoding_with_original_frames(decoder, labels):
-    log_probs = speech(labels, 15)  # ~1,400 frames, cut into ~6 segments below
-    assert len(segment_bounds(log_probs, 0, 300)) >= 5
+    log_probs = speech(labels, 15)  # ~1,500 frames, cut into 15 segments below
+    assert len(segment_bounds(log_probs, 0, 300)) == 15
     whole = decoder.decode_beams(log_probs, max_segment_frames=None)[0]
     joined = decoder.decode_beams(log_probs, max_segment_frames=300)
     assert len(joined) == 1
@@ -70,6 +88,15 @@ def test_segmented_decoding_equals_whole_decoding_with_original_frames(decoder, 
     starts = [start for _, (start, _) in word_frames]
     assert starts == sorted(starts) and all(0 <= s < e <= len(log_probs) for _, (s, e) in word_frames)
     assert logit_score == pytest.approx(whole[3], abs=1e-3)  # the same path, scored piece by piece
+
+
+def test_pauses_separate_words_that_one_search_glues_together(decoder, labels):
+    # A CTC model trained on single utterances spells no word boundary at the end of one.
+    sentences = [sentence.strip() for sentence in SENTENCES]
+    log_probs = speech(labels, 6, sentences=sentences)
+    spoken = " ".join(sentences[index % 3] for index in range(6))
+    assert decoder.decode(log_probs, max_segment_frames=200) == spoken
+    assert decoder.decode(log_probs, max_segment_frames=None) != spoken  # "mata cat", "matthe cat"
 
 
 def test_short_utterances_decode_exactly_as_before(decoder, labels):
