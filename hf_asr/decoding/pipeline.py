@@ -13,7 +13,7 @@ transformers 5.x never loads an LM for folders it saved itself (it looks for a `
 - reads local files and the bytes of an audio file with soundfile, so wav/flac need no `ffmpeg` program.
 
 Long audio: for hf_asr CTC models, input over a minute (`LONG_AUDIO_S`) is cut into `AUTO_CHUNK_S` chunks when no
-`chunk_length_s` is given (`chunk_length_s=0` never chunks): attention over a whole 10-minute file costs ~5× the
+`chunk_length_s` is given (`chunk_length_s=0` never chunks): attention over a whole 10-minute file costs ~8× the
 chunks on 2 CPU cores, and chunks are closer to the utterance lengths the model was trained on. The LM decoder cuts
 logits longer than its `max_segment_frames` at pauses and decodes the segments in parallel, one forked process per
 CPU (`decoder_kwargs={"num_processes": 1}` keeps them in this process), with a progress bar for files over a minute.

@@ -41,7 +41,8 @@ class LMDecoder:
 
     alpha: LM weight; beta: word insertion bonus; unk_score_offset: log-score added for words outside `unigrams`.
     Search settings (overridable per call): beam_width, beam_prune_logp (drop beams this far below the best),
-    token_min_logp (ignore labels below this log-prob unless argmax), hotword_weight (with per-call hotwords).
+    token_min_logp (ignore labels below this log-prob unless argmax), hotword_weight (with per-call hotwords),
+    max_segment_frames (longer utterances are decoded in pieces cut at pauses, see `decode_beams`; None: never).
     Every option is checked by `decoder_options.py`: a bad one raises an error naming it and its value.
     """
 
