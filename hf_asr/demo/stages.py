@@ -7,6 +7,7 @@ corpus -> pretraining -> fine-tuning -> language model -> evaluation -> model fo
 from __future__ import annotations
 
 import dataclasses
+import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,10 @@ def corpus_stage(settings: DemoSettings, out: Path) -> CorpusStage:
     log-mel features (reused too when corpus, extractor and vocabulary are the same) unless augmenting."""
     folder = out / "corpus"
     corpus = build_speaker_corpus(folder, settings.recipe(), num_workers=settings.num_workers)
-    tokenizer = build_tokenizer(corpus["train"].select_columns(["text"])["text"], out_dir=out / "vocab")
+    # Every English letter is a label even if no train sentence holds it (a toy corpus may lack "x"): an open
+    # vocabulary's validation and test sentences may.
+    train_texts = corpus["train"].select_columns(["text"])["text"]
+    tokenizer = build_tokenizer([*train_texts, string.ascii_lowercase], out_dir=out / "vocab")
     processor = LogMelWav2Vec2Processor(LogMelFeatureExtractor(), tokenizer)
     data = CorpusStage(corpus, corpus_info(folder), processor, folder)
     if not settings.augment:

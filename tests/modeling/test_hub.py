@@ -74,7 +74,6 @@ def test_saved_folder_has_the_full_auto_map_and_the_code(saved_folder):
         assert "import hf_asr" not in (folder / module).read_text()
 
 
-
 @pytest.mark.parametrize("model_class", [LogMelWav2Vec2Model, LogMelWav2Vec2ForPreTraining, LogMelWav2Vec2ForCTC])
 def test_every_module_the_auto_map_names_is_in_the_folder(tmp_path, model_class):
     # transformers copies only the saved class's file and its imports; a bare encoder lives in base_model.py.
@@ -82,6 +81,7 @@ def test_every_module_the_auto_map_names_is_in_the_folder(tmp_path, model_class)
     auto_map = json.loads((tmp_path / "config.json").read_text())["auto_map"]
     for target in auto_map.values():
         assert (tmp_path / f"{target.split('.')[0]}.py").exists(), target
+
 
 def test_saving_over_an_existing_folder_is_atomic(saved_folder, tmp_path):
     folder, model = saved_folder
