@@ -106,7 +106,13 @@ def _open(source: str | Path, config: str | None, split: str | None, streaming: 
             return corpus.to_iterable_dataset()
         return corpus
     if path.is_dir():
-        return datasets.load_dataset("audiofolder", data_dir=str(path), split=split, streaming=streaming)
+        try:
+            return datasets.load_dataset("audiofolder", data_dir=str(path), split=split, streaming=streaming)
+        except (ValueError, FileNotFoundError) as error:  # datasets' message names neither the folder nor a layout
+            raise CorpusError(
+                f"{path} is a folder but not a corpus: no saved dataset (dataset_dict.json), no audio files for an "
+                f"audiofolder ({type(error).__name__}: {error})"
+            ) from error
     if path.exists():
         raise CorpusError(f"{path} is a file; expected a saved dataset folder, an audiofolder directory or a Hub name")
     try:

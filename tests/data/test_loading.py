@@ -81,3 +81,13 @@ def test_missing_audio_backend_names_debian_packages(tiny_corpus_dir, monkeypatc
 def test_unknown_source_is_reported(tmp_path):
     with pytest.raises(CorpusError, match="not a local folder"):
         load_corpus(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("content", [None, "notes.txt"])
+def test_a_folder_without_audio_or_a_saved_dataset_is_named(tmp_path, content):
+    folder = tmp_path / "my_corpus"
+    folder.mkdir()
+    if content:
+        (folder / content).write_text("not audio")
+    with pytest.raises(CorpusError, match=r"my_corpus is a folder but not a corpus"):
+        load_corpus(folder)

@@ -84,7 +84,7 @@ def test_missing_pieces_are_named(copy_of, tmp_path):
 
 
 def test_a_safetensors_error_past_the_local_check_is_named_too(copy_of, monkeypatch):
-    import hf_asr.modeling.model as model_module
+    import hf_asr.modeling.base_model as model_module
 
     weights = copy_of / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:50])
