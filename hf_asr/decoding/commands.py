@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ..modeling.decoder_options import finite_number, positive_int, positive_number
+from ..modeling.decoder_options import finite_number, not_negative_number, positive_int
 
 
 def checked(name: str, check: Callable[[str, Any], Any]) -> Callable[[str], Any]:
@@ -89,8 +89,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     trans.add_argument("--json", action="store_true", help="print one JSON object per file")
     trans.add_argument(
         "--chunk-length-s",
-        type=checked("chunk_length_s", positive_number),
-        help="chunk length (seconds); default: 20 s chunks for files over a minute, whole shorter files",
+        type=checked("chunk_length_s", not_negative_number),
+        help="chunk length (seconds); default: 20 s chunks for files over a minute, whole shorter files; 0: never",
     )
     trans.add_argument("--batch-size", type=checked("batch_size", positive_int), default=1)
     trans.add_argument("--backend", choices=("pyctcdecode", "flashlight"), default="pyctcdecode", help="LM search")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.audio import read_audio
-from ..modeling.decoder_options import positive_int, positive_number
+from ..modeling.decoder_options import not_negative_number, positive_int
 from ..modeling.lm_decoder import LMDecoder
 from .backends import BACKENDS, load_lm_decoder
 from .pipeline import TASK, register_pipeline
@@ -30,14 +30,14 @@ def transcribe(
 
     Uses the folder's saved LM unless `use_lm=False` (or the folder has none: then greedy CTC, and "lm" is False),
     decoded by `backend` ("pyctcdecode" or "flashlight", see `load_lm_decoder`). Files over a minute are chunked
-    when `chunk_length_s` is None (see `LMSpeechRecognitionPipeline`); a progress bar (stderr) counts the seconds
-    transcribed when there are over a minute of them.
+    when `chunk_length_s` is None (see `LMSpeechRecognitionPipeline`), never when it is 0; a progress bar (stderr)
+    counts the seconds transcribed when there are over a minute of them.
     """
     from transformers import pipeline
 
     batch_size = positive_int("batch_size", batch_size)
     if chunk_length_s is not None:
-        chunk_length_s = positive_number("chunk_length_s", chunk_length_s)
+        chunk_length_s = not_negative_number("chunk_length_s", chunk_length_s)
     if backend not in BACKENDS:
         raise ValueError(f"unknown LM decoding backend {backend!r}; choose one of {BACKENDS}")
     if isinstance(files, (str, os.PathLike)):
@@ -58,7 +58,7 @@ def transcribe(
     options: dict[str, Any] = {"batch_size": batch_size}
     if timestamps:
         options["return_timestamps"] = "word"
-    if chunk_length_s:
+    if chunk_length_s is not None:  # 0: never chunk
         options["chunk_length_s"] = chunk_length_s
     progress, total, done = AudioProgress("transcribing"), sum(seconds), 0.0
     progress.update(done, total)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .value_rules import ANY_NUMBER, POSITIVE, Rule, check_value
+from .value_rules import ANY_NUMBER, NOT_NEGATIVE, POSITIVE, Rule, check_value
 
 # pyctcdecode's LanguageModel parameters (its JSON_ATTRS, the keys of attrs.json).
 LM_PARAM_NAMES = ("alpha", "beta", "unk_score_offset", "score_boundary")
@@ -42,6 +42,11 @@ def positive_int(name: str, value: Any) -> int:
 def positive_number(name: str, value: Any) -> float:
     """`value` as a float > 0 (a duration, say)."""
     return float(check_value(name, value, POSITIVE))
+
+
+def not_negative_number(name: str, value: Any) -> float:
+    """`value` as a float >= 0 (a duration where 0 means "none")."""
+    return float(check_value(name, value, NOT_NEGATIVE))
 
 
 def flag(name: str, value: Any) -> bool:

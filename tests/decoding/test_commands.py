@@ -91,3 +91,21 @@ def test_transcribe_shows_progress_for_over_a_minute_of_audio(workdir, capsys):
     assert "transcribing" in captured.err and len(captured.out.strip().splitlines()) == 2  # 65 s in all
     main(["transcribe", str(workdir / "long.wav"), "--model", model, "--json"])
     assert "transcribing" not in capsys.readouterr().err
+
+
+def test_transcribe_chunk_length_zero_keeps_long_files_whole(workdir, monkeypatch):
+    from transformers.pipelines.automatic_speech_recognition import AutomaticSpeechRecognitionPipeline
+
+    seen = []
+    parent = AutomaticSpeechRecognitionPipeline.preprocess
+
+    def spy(self, inputs, chunk_length_s=0, stride_length_s=None):
+        seen.append(chunk_length_s)
+        return parent(self, inputs, chunk_length_s=chunk_length_s, stride_length_s=stride_length_s)
+
+    monkeypatch.setattr(AutomaticSpeechRecognitionPipeline, "preprocess", spy)
+    path = workdir / "long.wav"
+    soundfile.write(path, (0.1 * np.random.default_rng(2).standard_normal(70 * 16000)).astype(np.float32), 16000)
+    main(["transcribe", str(path), "--model", str(workdir / "model"), "--no-lm", "--chunk-length-s", "0"])
+    main(["transcribe", str(path), "--model", str(workdir / "model"), "--no-lm"])
+    assert seen == [0, 20.0]  # 0: whole; by default a file over a minute goes in 20 s chunks

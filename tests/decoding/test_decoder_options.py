@@ -156,7 +156,7 @@ def test_saved_nan_options_are_refused_naming_the_file(decoder, tmp_path):
         (["tune-lm", "--model", "m", "--dataset", "d", "--num-processes", "-2"], "num_processes must be a whole"),
         (["tune-lm", "--model", "m", "--dataset", "d", "--max-utterances", "0"], "max_utterances must be a whole"),
         (["transcribe", "a.wav", "--model", "m", "--batch-size", "0"], "batch_size must be a whole number >= 1"),
-        (["transcribe", "a.wav", "--model", "m", "--chunk-length-s", "-5"], "chunk_length_s must be a number > 0"),
+        (["transcribe", "a.wav", "--model", "m", "--chunk-length-s", "-5"], "chunk_length_s must be a number >= 0"),
     ],
 )
 def test_cli_refuses_bad_option_values_before_doing_anything(argv, message, capsys, tmp_path, monkeypatch):

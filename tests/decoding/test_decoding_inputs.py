@@ -171,8 +171,8 @@ def test_a_folder_saved_without_lm_does_not_warn(tokenizer, tmp_path):
     "options, error, message",
     [
         ({"batch_size": 0}, ValueError, "batch_size must be a whole number >= 1, got 0"),
-        ({"chunk_length_s": float("nan")}, ValueError, "chunk_length_s must be a number > 0, got nan"),
-        ({"chunk_length_s": -2}, ValueError, "chunk_length_s must be a number > 0, got -2"),
+        ({"chunk_length_s": float("nan")}, ValueError, "chunk_length_s must be a number >= 0, got nan"),
+        ({"chunk_length_s": -2}, ValueError, "chunk_length_s must be a number >= 0, got -2"),
         ({"backend": "kaldi"}, ValueError, "unknown LM decoding backend 'kaldi'"),
     ],
 )
