@@ -8,6 +8,10 @@ lexicon-constrained flashlight decoder is compared fairly. Every decoder sees th
 
     .venv/bin/python scripts/bench_decode.py [--num-utterances 120] [--beams 10 50 100] [--num-processes 2]
 
+With `--model FOLDER` the logits are real instead: that trained model's posteriors on the test utterances of a
+demo corpus (`--corpus`, default the `corpus/` beside the model), decoded with the folder's own LM and labels
+(open vocabulary, so the lexicon-constrained flashlight rows are left out).
+
 Wall time is what the speedups use; CPU seconds (this process + its workers) are recorded too, because on a
 shared machine other jobs inflate wall time. Results go to bench_results/decode.json (--out).
 """
@@ -117,6 +121,31 @@ def load_data(directory: Path) -> tuple[list[str], list[np.ndarray], Path, list[
     return references, logits, directory / "lm.bin", (directory / "unigrams.txt").read_text().split()
 
 
+def model_data(
+    model_dir: Path, corpus_dir: Path, num_utterances: int
+) -> tuple[list[str], list[np.ndarray], Path, list[str], list[str]]:
+    """A trained model's log-probs (T_i, V) on a demo corpus' test split, the normalised references, the model
+    folder's LM binary, its unigrams and its labels."""
+    import torch
+
+    from hf_asr.data.loading import load_corpus
+    from hf_asr.data.text import normalize_transcript
+    from hf_asr.decoding.evaluation import split_audio
+    from hf_asr.decoding.inference import compute_logits
+    from hf_asr.hub import load_model_folder
+    from hf_asr.modeling.lm_decoder_folder import read_decoder_folder
+
+    model, processor = load_model_folder(model_dir)
+    test = load_corpus(corpus_dir, split="test")
+    test = test.select(range(min(num_utterances, len(test))))
+    waveforms, rate = split_audio(test)
+    logits = compute_logits(model, processor.feature_extractor, waveforms, rate)
+    log_probs = [torch.log_softmax(torch.from_numpy(x), dim=-1).numpy() for x in logits]
+    references = [normalize_transcript(text) for text in test["text"]]
+    folder = read_decoder_folder(model_dir)
+    return references, log_probs, Path(folder.kenlm_path), list(folder.unigrams), list(folder.labels)
+
+
 def timed(fn) -> tuple[list[str], float, float]:
     """(texts, wall seconds, CPU seconds of this process and of the workers it waited for)."""
     before, start = os.times(), time.perf_counter()
@@ -128,7 +157,16 @@ def timed(fn) -> tuple[list[str], float, float]:
 
 def run(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        if args.data:
+        labels, source = LABELS, "simulated"
+        if args.model:
+            corpus = Path(args.corpus) if args.corpus else Path(args.model).parent / "corpus"
+            references, logits, lm_path, unigrams, labels = model_data(Path(args.model), corpus, args.num_utterances)
+            source = f"real: {args.model} on the test split of {corpus}"
+            from hf_asr.modeling.lm_decoder_folder import read_decoder_folder
+
+            tuned = read_decoder_folder(Path(args.model)).lm_params  # the folder's tuned weights
+            args.alpha, args.beta = tuned["alpha"], tuned["beta"]
+        elif args.data:
             references, logits, lm_path, unigrams = load_data(Path(args.data))
         else:
             references, logits, lm_path, unigrams = make_data(Path(tmp), args.num_utterances, args.seed)
@@ -143,20 +181,21 @@ def run(args: argparse.Namespace) -> dict:
                 "python": platform.python_version(),
             },
             "data": {
+                "logits": source,
                 "utterances": len(references),
                 "audio_seconds": round(audio_seconds, 1),
                 "frames": int(len(stats)),
                 "frames_with_one_candidate_above_-5": round(float(((stats >= -5).sum(1) <= 1).mean()), 3),
                 "mean_candidates_above_-5": round(float((stats >= -5).sum(1).mean()), 2),
-                "greedy_wer": round(greedy_wer(logits, references, LABELS), 4),
+                "greedy_wer": round(greedy_wer(logits, references, labels), 4),
                 "lm": {"order": 4, "unigrams": len(unigrams), "file_mb": round(lm_path.stat().st_size / 2**20, 1)},
             },
             "settings": {"alpha": args.alpha, "beta": args.beta, "num_processes": args.num_processes},
             "results": [],
         }
-        baseline = build_ctcdecoder(LABELS, str(lm_path), unigrams=unigrams, alpha=args.alpha, beta=args.beta)
-        ours = LMDecoder(LABELS, lm_path, unigrams, alpha=args.alpha, beta=args.beta)
-        flashlight_factory = _flashlight(LABELS, lm_path, unigrams, args)
+        baseline = build_ctcdecoder(labels, str(lm_path), unigrams=unigrams, alpha=args.alpha, beta=args.beta)
+        ours = LMDecoder(labels, lm_path, unigrams, alpha=args.alpha, beta=args.beta)
+        flashlight_factory = None if args.model else _flashlight(labels, lm_path, unigrams, args)
         n = args.num_processes
         for beam in args.beams:
             runs = {
@@ -242,6 +281,8 @@ def main() -> None:
     parser.add_argument("--out", default="bench_results/decode.json")
     parser.add_argument("--save-data", help="also save the simulated logits, references and LM into this folder")
     parser.add_argument("--data", help="use logits/references/LM saved by --save-data instead of building them")
+    parser.add_argument("--model", help="trained model folder with language_model/: decode its real posteriors")
+    parser.add_argument("--corpus", help="demo corpus folder for --model (default: corpus/ beside the model)")
     args = parser.parse_args()
     report = run(args)
     out = Path(args.out)
