@@ -26,6 +26,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import jiwer
 import numpy as np
@@ -121,11 +122,9 @@ def load_data(directory: Path) -> tuple[list[str], list[np.ndarray], Path, list[
     return references, logits, directory / "lm.bin", (directory / "unigrams.txt").read_text().split()
 
 
-def model_data(
-    model_dir: Path, corpus_dir: Path, num_utterances: int
-) -> tuple[list[str], list[np.ndarray], Path, list[str], list[str]]:
-    """A trained model's log-probs (T_i, V) on a demo corpus' test split, the normalised references, the model
-    folder's LM binary, its unigrams and its labels."""
+def model_data(model_dir: Path, corpus_dir: Path, num_utterances: int) -> tuple[list[str], list[np.ndarray], Any]:
+    """The normalised references of a demo corpus' test split, a trained model's log-probs (T_i, V) on it, and the
+    model folder's saved decoder (`read_decoder_folder`: labels, LM binary, unigrams, tuned alpha/beta)."""
     import torch
 
     from hf_asr.data.loading import load_corpus
@@ -142,8 +141,7 @@ def model_data(
     logits = compute_logits(model, processor.feature_extractor, waveforms, rate)
     log_probs = [torch.log_softmax(torch.from_numpy(x), dim=-1).numpy() for x in logits]
     references = [normalize_transcript(text) for text in test["text"]]
-    folder = read_decoder_folder(model_dir)
-    return references, log_probs, Path(folder.kenlm_path), list(folder.unigrams), list(folder.labels)
+    return references, log_probs, read_decoder_folder(model_dir)
 
 
 def timed(fn) -> tuple[list[str], float, float]:
@@ -160,12 +158,10 @@ def run(args: argparse.Namespace) -> dict:
         labels, source = LABELS, "simulated"
         if args.model:
             corpus = Path(args.corpus) if args.corpus else Path(args.model).parent / "corpus"
-            references, logits, lm_path, unigrams, labels = model_data(Path(args.model), corpus, args.num_utterances)
+            references, logits, folder = model_data(Path(args.model), corpus, args.num_utterances)
+            lm_path, unigrams, labels = Path(folder.kenlm_path), list(folder.unigrams), list(folder.labels)
+            args.alpha, args.beta = folder.lm_params["alpha"], folder.lm_params["beta"]  # the folder's tuned weights
             source = f"real: {args.model} on the test split of {corpus}"
-            from hf_asr.modeling.lm_decoder_folder import read_decoder_folder
-
-            tuned = read_decoder_folder(Path(args.model)).lm_params  # the folder's tuned weights
-            args.alpha, args.beta = tuned["alpha"], tuned["beta"]
         elif args.data:
             references, logits, lm_path, unigrams = load_data(Path(args.data))
         else:
