@@ -23,8 +23,9 @@ class GumbelVectorQuantizer(nn.Module):
             raise ValueError(f"codevector_dim={codevector_dim} must be divisible by num_codevector_groups={num_groups}")
         self.num_groups = num_groups
         self.num_vars = num_codevectors_per_group
+        # Uniform like the model's `_init_weights`, so a quantizer built on its own never holds uninitialised memory
         self.codevectors = nn.Parameter(
-            torch.empty(1, num_groups * num_codevectors_per_group, codevector_dim // num_groups)
+            torch.rand(1, num_groups * num_codevectors_per_group, codevector_dim // num_groups)
         )
         self.weight_proj = nn.Linear(input_dim, num_groups * num_codevectors_per_group)
         self.temperature = 2.0
