@@ -31,6 +31,7 @@ INSTALL_REQUIRES = [
     "pyarrow>=24,<26",
     "matplotlib",
     "tqdm",
+    "num2words==0.5.14",
 ]
 
 setup(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,7 +39,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     vocab.add_argument("--out", required=True, help="folder for the tokenizer files")
     vocab.add_argument("--text-column", default="text")
     vocab.add_argument("--train-split", default="train", help="split whose characters form the vocabulary")
+    add_normalizer_arguments(vocab)
     vocab.set_defaults(run=_build_vocab)
+
+
+def add_normalizer_arguments(parser: argparse.ArgumentParser) -> None:
+    """--numbers, --language, --keep-case: the `TextNormalizer` settings (saved with the vocabulary/model)."""
+    from ..modeling.text_normalizer import NUMBER_POLICIES
+
+    policies = "; ".join(f"{name}: {meaning}" for name, meaning in NUMBER_POLICIES.items())
+    parser.add_argument("--numbers", choices=sorted(NUMBER_POLICIES), default=None, help=f"default words. {policies}")
+    parser.add_argument("--language", default=None, help="num2words language for --numbers words (default en)")
+    parser.add_argument("--keep-case", action="store_true", default=None, help="do not lowercase (a cased vocabulary)")
+
+
+def normalizer_from_args(args: argparse.Namespace, saved: Any = None, where: str = "") -> Any:
+    """The `TextNormalizer` of the --numbers/--language/--keep-case options (see `text.chosen_normalizer`)."""
+    from .text import chosen_normalizer
+
+    return chosen_normalizer(args.numbers, args.language, args.keep_case, saved, where)
 
 
 def _make_corpus(args: argparse.Namespace) -> int:
@@ -70,7 +89,7 @@ def _build_vocab(args: argparse.Namespace) -> int:
     import datasets
 
     from .loading import CorpusError, load_corpus
-    from .text import find_unknown_characters, normalize_transcript
+    from .text import find_unknown_characters
     from .vocab import build_tokenizer
 
     corpus = load_corpus(args.corpus, text_column=args.text_column)
@@ -78,18 +97,20 @@ def _build_vocab(args: argparse.Namespace) -> int:
     if args.train_split not in splits:
         raise CorpusError(f"{args.corpus} has no split {args.train_split!r}; its splits are {list(splits)}")
     # select_columns first: reading a column of the full dataset would decode every audio file.
-    texts = {name: list(split.select_columns([args.text_column])[args.text_column]) for name, split in splits.items()}
-    train_texts = texts[args.train_split]
-    unnormalised = sum(text != normalize_transcript(text) for text in train_texts)
-    if unnormalised:
-        print(
-            f"warning: {unnormalised} of {len(train_texts)} {args.train_split} transcripts are not normalised "
-            "(hf_asr.data.text.normalize_transcript); the vocabulary keeps their characters as they are",
-            file=sys.stderr,
-        )
-    tokenizer = build_tokenizer(train_texts, out_dir=args.out)
+    raw = {name: list(split.select_columns([args.text_column])[args.text_column]) for name, split in splits.items()}
+    normalizer = normalizer_from_args(args)
+    texts = {
+        name: [normalizer(text, index, args.text_column) for index, text in enumerate(split_texts)]
+        for name, split_texts in raw.items()
+    }
+    removed = normalizer.removed_characters(raw[args.train_split])
+    if removed:
+        listed = ", ".join(f"{char!r} x{count}" for char, count in removed.most_common(12))
+        print(f"normalisation ({normalizer}) removed from {args.train_split}: {listed}", file=sys.stderr)
+    tokenizer = build_tokenizer(texts[args.train_split], out_dir=args.out)
+    normalizer.save_pretrained(args.out)
     alphabet = [token for token in tokenizer.get_vocab() if len(token) == 1 and token != tokenizer.word_delimiter_token]
-    print(f"wrote {args.out}: {len(tokenizer)} tokens: {''.join(alphabet)!r} + <pad> <unk> |")
+    print(f"wrote {args.out}: {len(tokenizer)} tokens: {''.join(alphabet)!r} + <pad> <unk> |, and its text normaliser")
     for name, split_texts in texts.items():
         unknown = find_unknown_characters(split_texts, alphabet)
         if unknown:

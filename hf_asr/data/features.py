@@ -32,7 +32,7 @@ def prepare_dataset(
     tokenizer: Any | None = None,
     audio_column: str = "audio",
     text_column: str = "text",
-    normalize_text: bool = True,
+    normalize_text: bool | Callable[[str], str] = True,
     max_seconds: float | None = None,
     num_proc: int | None = None,
     precompute_features: bool = True,
@@ -40,8 +40,9 @@ def prepare_dataset(
 ) -> AnyCorpus:
     """Audio -> `input_features` (T_mel, n_mels) and `duration` (s); text -> `labels` (with a tokenizer).
 
-    Other columns are dropped. With `normalize_text`, transcripts go through `normalize_transcript` first (the CTC
-    tokenizer silently maps unknown characters to <unk>). `max_seconds` drops longer utterances.
+    Other columns are dropped. Transcripts go through `normalize_text` first when it is a normaliser (pass the
+    processor's `text_normalizer`, so labels match the vocabulary), through the default `TextNormalizer` when True,
+    as they are when False. `max_seconds` drops longer utterances.
     `precompute_features=False` keeps the audio as undecoded `audio` cells (plus `duration` and `labels`).
     Already prepared corpora (with `input_features`) are returned as they are.
 
@@ -85,7 +86,10 @@ def prepare_dataset(
         raise ValueError(f"no audio column {audio_column!r} in the corpus; its columns are {corpus.column_names}")
     if tokenizer is not None and text_column not in corpus.column_names:
         raise ValueError(f"no text column {text_column!r} in the corpus; its columns are {corpus.column_names}")
-    normalize = normalize_transcript if normalize_text else (lambda text: text)
+    if callable(normalize_text):
+        normalize = normalize_text
+    else:
+        normalize = normalize_transcript if normalize_text else (lambda text: text)
     if tokenizer is not None:
         _check_transcripts(corpus, text_column, normalize, tokenizer, unknown_characters)
     if precompute_features:

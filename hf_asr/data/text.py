@@ -7,10 +7,8 @@ curly apostrophes...). These helpers make that visible: normalise first, then ch
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 # The checks live with the processor (hf_asr/modeling ships without hf_asr.data); one copy, re-exported here.
+from ..modeling.text_normalizer import NUMBER_POLICIES, TextNormalizer
 from ..modeling.transcripts import (
     TranscriptTypeError,
     UnknownCharactersError,
@@ -22,36 +20,48 @@ from ..modeling.transcripts import (
     tokenizer_alphabet,
 )
 
-# Typographic apostrophes and quote-like marks that stand for an apostrophe inside words ("don’t").
-_APOSTROPHES = str.maketrans({c: "'" for c in "\u2019\u2018\u02bc\u2032\u0060\u00b4\uff07"})
-_SPACES = re.compile(r"\s+")
-_ASCII_NON_LETTERS = re.compile(r"[^a-z']+")
+DEFAULT_NORMALIZER = TextNormalizer()
 
 
 def normalize_transcript(text: str, index: int | None = None, column: str | None = None) -> str:
-    """Return `text` in the form the vocabulary expects.
+    """`text` through the default `TextNormalizer` (digits spoken as English words, lowercase, letters and `'`).
 
-    Steps, in order: Unicode NFKC (so NFD forms such as "e" + combining acute compose into one "é", and ligatures
-    like "ﬁ" split into "fi"), casefold (lowercase, also "ß" -> "ss"), typographic apostrophes -> `'`, every character
-    that is neither a letter, a combining mark nor `'` -> space, runs of spaces collapsed, ends stripped.
-    Accents are kept ("café" stays "café"): whether they belong in the alphabet is for `check_transcripts` to say.
-
-    Example: ``normalize_transcript("Don’t  STOP—now!") == "don't stop now"``.
-    `index`/`column` name the sample in the `TranscriptTypeError` raised for a non-string (None: an empty cell).
+    Example: ``normalize_transcript("Don’t  STOP—now, 2 times!") == "don't stop now two times"``.
+    A model's own normaliser is `processor.text_normalizer`; use that one for its labels, references and LM text.
     """
-    text = require_transcript(text, index, column)
-    if text.isascii():  # fast path: NFKC and casefold are identities beyond lower() here
-        return _ASCII_NON_LETTERS.sub(" ", text.lower()).strip()
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
-    # Casefold can emit combining marks again (e.g. "İ" -> "i̇"): compose once more so they stay one character.
-    text = unicodedata.normalize("NFC", text)
-    # Combining marks that could not compose stay with their letter rather than splitting the word.
-    kept = [c if (c.isalpha() or c == "'" or unicodedata.category(c).startswith("M")) else " " for c in text]
-    return _SPACES.sub(" ", "".join(kept)).strip()
+    return DEFAULT_NORMALIZER(text, index, column)
+
+
+def chosen_normalizer(
+    numbers: str | None = None,
+    language: str | None = None,
+    keep_case: bool | None = None,
+    saved: TextNormalizer | None = None,
+    where: str = "the model",
+) -> TextNormalizer:
+    """The normaliser that options ask for (None: not given, the default setting).
+
+    With `saved` (the normaliser a vocabulary or model was made with) that one is returned, and a given option
+    that disagrees with it raises ValueError naming `where`: labels normalised differently would not match it.
+    """
+    given = {"numbers": numbers, "language": language, "lowercase": None if keep_case is None else not keep_case}
+    given = {key: value for key, value in given.items() if value is not None}
+    if saved is None:
+        return TextNormalizer(**given)
+    differing = {key: value for key, value in given.items() if getattr(saved, key) != value}
+    if differing:
+        raise ValueError(
+            f"{where} was made with {saved}; the options ask for {differing}: drop them, or rebuild it with them"
+        )
+    return saved
 
 
 __all__ = [
+    "chosen_normalizer",
     "normalize_transcript",
+    "TextNormalizer",
+    "DEFAULT_NORMALIZER",
+    "NUMBER_POLICIES",
     "TranscriptTypeError",
     "UnknownCharactersError",
     "UnknownCharactersWarning",

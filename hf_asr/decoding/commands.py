@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from ..data.commands import add_normalizer_arguments, normalizer_from_args
 from ..modeling.decoder_options import finite_number, not_negative_number, positive_int
 
 
@@ -45,7 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--out", required=True, help="output folder for lm.bin and unigrams.txt")
     build.add_argument("--memory", default="1G", help="lmplz sorting memory, e.g. 1G or 10%% (default 1G)")
     build.add_argument("--keep-arpa", action="store_true", help="also keep the ARPA file")
-    build.add_argument("--model", help="model folder: also save an LM decoder (from its tokenizer) into it")
+    build.add_argument(
+        "--model", help="model folder: normalise the text with its normaliser, and save an LM decoder into it"
+    )
+    add_normalizer_arguments(build)
     build.add_argument(
         "--alpha",
         type=checked("alpha", finite_number),
@@ -104,6 +108,12 @@ def _build_lm(args: argparse.Namespace) -> int:
 
     if args.model and not (Path(args.model) / "tokenizer_config.json").is_file():  # checked before the LM is built
         raise FileNotFoundError(f"--model {args.model} is not a model folder (no tokenizer_config.json there)")
+    saved = None
+    if args.model:
+        from ..modeling.text_normalizer import LEGACY_NORMALIZER, TextNormalizer
+
+        saved = TextNormalizer.from_pretrained(args.model) or LEGACY_NORMALIZER
+    normalizer = normalizer_from_args(args, saved, where=f"--model {args.model}")
     files = build_lm(
         args.text or args.dataset,
         args.out,
@@ -112,6 +122,7 @@ def _build_lm(args: argparse.Namespace) -> int:
         split=None if args.split == "all" else args.split,
         memory=args.memory,
         keep_arpa=args.keep_arpa,
+        normalizer=normalizer,
     )
     print(f"{args.order}-gram LM on {files.num_sentences} sentences, {files.num_words} words: {files.binary}")
     if args.model:

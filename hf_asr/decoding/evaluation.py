@@ -86,12 +86,14 @@ def evaluate_ctc(
 ) -> CTCEvaluation:
     """Greedy transcripts of every utterance of `split` (a `datasets` split with audio and text columns) and, with
     `decoder` (an `LMDecoder` or any object with `decode_batch`), LM transcripts; references are the text column,
-    normalised as labels are (`normalize_transcript`)."""
+    normalised as labels are, by `processor.text_normalizer` (the default normaliser for a processor without one)."""
     missing = [column for column in (audio_column, text_column) if column not in split.column_names]
     if missing:
         raise ValueError(f"the split has no column(s) {missing}; its columns are {split.column_names}")
     waveforms, rate = split_audio(split, audio_column)
-    references = [normalize_transcript(text) for text in split.select_columns([text_column])[text_column]]
+    normalize = getattr(processor, "text_normalizer", None) or normalize_transcript
+    texts = split.select_columns([text_column])[text_column]
+    references = [normalize(text, index, text_column) for index, text in enumerate(texts)]
     speakers = list(split.select_columns(["speaker"])["speaker"]) if "speaker" in split.column_names else None
     logits = compute_logits(model, processor.feature_extractor, waveforms, rate, batch_size, progress)
     return transcribe_logits(logits, references, processor.tokenizer, decoder, speakers, num_processes)

@@ -10,7 +10,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,12 +97,14 @@ def build_lm(
     memory: str = "1G",
     keep_arpa: bool = False,
     prune: Iterable[int] | None = None,
+    normalizer: Callable[[str], str] | None = None,
 ) -> LMFiles:
     """Train an `order`-gram KenLM on `text_source` (see `iter_text` for `text_column`/`split`) into `out_dir`.
 
-    Each line goes through `normalize_transcript` (the same normalisation as training transcripts), so LM words
-    match what the CTC model spells. `--discount_fallback` lets lmplz handle tiny corpora; `memory` is lmplz's
-    `-S` (sorting memory); `prune` is lmplz's `--prune` counts per order (e.g. [0, 0, 1] to drop singleton 3-grams+).
+    Each line goes through `normalizer` (the model's `processor.text_normalizer`, so LM words match what the CTC
+    model spells; default: `normalize_transcript`). `--discount_fallback` lets lmplz handle tiny corpora; `memory`
+    is lmplz's `-S` (sorting memory); `prune` is lmplz's `--prune` counts per order (e.g. [0, 0, 1] to drop
+    singleton 3-grams+).
     Raises FileNotFoundError when lmplz/build_binary are missing, TypeError naming the row for a line that is not
     a str (an empty dataset cell, say), and ValueError naming the source when no words remain.
     """
@@ -116,6 +118,7 @@ def build_lm(
         corpus, arpa, binary = Path(tmp) / "corpus.txt", Path(tmp) / "lm.arpa", Path(tmp) / "lm.bin"
         words: set[str] = set()
         num_sentences = num_lines = 0
+        normalize = normalizer or normalize_transcript
         with corpus.open("w", encoding="utf-8") as file:
             lines = iter_text(text_source, text_column, split)
             for index, line in enumerate(tqdm(lines, desc="normalising LM text", unit=" lines")):
@@ -125,7 +128,7 @@ def build_lm(
                         "not a str; drop or fill empty cells first"
                     )
                 num_lines += 1
-                sentence = normalize_transcript(line)
+                sentence = normalize(line)
                 if sentence:
                     file.write(sentence + "\n")
                     words.update(sentence.split())
@@ -166,8 +169,8 @@ def _no_words_message(text_source: str | os.PathLike | Iterable[str], num_lines:
         return f"the LM text {_describe(text_source)} is empty: there is nothing to train the LM on"
     return (
         f"the LM text {_describe(text_source)} has no words after normalisation: all {num_lines} line(s) became "
-        "empty (normalize_transcript keeps only letters and apostrophes; digits, punctuation and symbols become "
-        "spaces, so spell numbers out as words)"
+        "empty (the text normaliser keeps letters and apostrophes, and digits as words or characters unless it "
+        "drops them; punctuation and symbols become spaces)"
     )
 
 

@@ -66,12 +66,18 @@ def corpus_stage(settings: DemoSettings, out: Path) -> CorpusStage:
 
 def _prepared_features(settings: DemoSettings, out: Path, data: CorpusStage) -> datasets.DatasetDict:
     extractor, tokenizer = data.processor.feature_extractor, data.processor.tokenizer
-    key = {"recipe": data.info["recipe"], "feature_extractor": extractor.to_dict(), "vocab": tokenizer.get_vocab()}
+    normalizer = data.processor.text_normalizer
+    key = {
+        "recipe": data.info["recipe"],
+        "feature_extractor": extractor.to_dict(),
+        "vocab": tokenizer.get_vocab(),
+        "text_normalizer": normalizer.to_dict(),
+    }
 
     def build() -> datasets.DatasetDict:
         workers = settings.num_workers
         prepared = {
-            name: prepare_dataset(data.corpus[name], extractor, tokenizer, num_proc=workers)
+            name: prepare_dataset(data.corpus[name], extractor, tokenizer, normalize_text=normalizer, num_proc=workers)
             for name in ("train", "validation")
         }
         if "unlabelled" in data.corpus:

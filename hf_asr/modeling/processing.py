@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from transformers import ProcessorMixin
@@ -10,37 +11,47 @@ from .ctc_labels import greedy_ids, trim_to_lengths
 from .lm_decoder import LMDecoder
 from .lm_decoder_folder import find_saved_decoder
 from .model_folder import check_processor_files, local_folder
+from .text_normalizer import LEGACY_NORMALIZER, NORMALIZER_FILE, TextNormalizer
 from .transcripts import report_unknown_characters, require_transcript, tokenizer_alphabet
 
 
 class LogMelWav2Vec2Processor(ProcessorMixin):
     """Audio -> `input_features`/`attention_mask`, text -> `labels`, logits -> text.
 
-    `decoder` is an optional beam-search decoder with an n-gram LM (see `lm_decoder.py`); it is saved in
-    and loaded from the same folder.
+    `decoder` is an optional beam-search decoder with an n-gram LM (see `lm_decoder.py`); `text_normalizer` the
+    model's one `TextNormalizer` (default settings when None): transcripts go through it before they become labels,
+    and the vocabulary, references and LM text were (or are to be) made with it. Both are saved in and loaded from
+    the same folder (`language_model/`, `text_normalizer.json`).
     """
 
-    def __init__(self, feature_extractor: Any, tokenizer: Any, decoder: Any = None) -> None:
+    def __init__(
+        self, feature_extractor: Any, tokenizer: Any, decoder: Any = None, text_normalizer: TextNormalizer | None = None
+    ) -> None:
         super().__init__(feature_extractor, tokenizer)
         self.decoder = decoder
+        if text_normalizer is not None and not isinstance(text_normalizer, TextNormalizer):
+            raise TypeError(f"text_normalizer must be a TextNormalizer, got {type(text_normalizer).__name__}")
+        self.text_normalizer = text_normalizer or TextNormalizer()
 
     def __call__(
         self,
         audio: Any = None,
         text: str | list[str] | None = None,
         unknown_characters: str = "warn",
+        normalize_text: bool = True,
         **kwargs: Any,
     ) -> Any:
         """Features for `audio` (feature extractor kwargs, e.g. sampling_rate=) and/or label ids for `text`.
 
-        Each text must be a string (else `TranscriptTypeError` naming its index). Characters outside the tokenizer's
-        vocabulary become `<unk>`: `unknown_characters="warn"` (default) warns naming each with its count, "raise"
-        raises `UnknownCharactersError`, "ignore" tokenizes quietly.
+        Each text must be a string (else `TranscriptTypeError` naming its index); it goes through `text_normalizer`
+        first (`normalize_text=False`: as it is). Characters outside the tokenizer's vocabulary become `<unk>`:
+        `unknown_characters="warn"` (default) warns naming each with its count, "raise" raises
+        `UnknownCharactersError`, "ignore" tokenizes quietly.
         """
         if audio is None and text is None:
             raise ValueError("Pass audio= and/or text= to the processor.")
         if text is not None:
-            self._check_texts(text, unknown_characters)
+            text = self._checked_texts(text, unknown_characters, normalize_text)
         inputs = self.feature_extractor(audio, **kwargs) if audio is not None else None
         if text is None:
             return inputs
@@ -50,27 +61,30 @@ class LogMelWav2Vec2Processor(ProcessorMixin):
         inputs["labels"] = labels
         return inputs
 
-    def _check_texts(self, text: Any, unknown_characters: str) -> None:
-        if isinstance(text, (list, tuple)):
-            if not text:
-                raise ValueError("text= is an empty list: pass at least one transcript")
-            texts = [require_transcript(t, i) for i, t in enumerate(text)]
-        else:
-            texts = [require_transcript(text)]
+    def _checked_texts(self, text: Any, unknown_characters: str, normalize_text: bool) -> str | list[str]:
+        """`text` (one or a list) normalised, each checked to be a string, unknown characters reported."""
+        single = not isinstance(text, (list, tuple))
+        if not single and not text:
+            raise ValueError("text= is an empty list: pass at least one transcript")
+        texts = [require_transcript(t, None if single else i) for i, t in enumerate([text] if single else text)]
+        if normalize_text:
+            texts = [self.text_normalizer(t) for t in texts]
         alphabet = tokenizer_alphabet(self.tokenizer)
-        if alphabet is None:
-            return
-        if getattr(self.tokenizer, "do_lower_case", False):
-            texts = [t.lower() for t in texts]
-        report_unknown_characters(texts, alphabet, unknown_characters, where="text=")
+        if alphabet is not None:
+            cased = texts if not getattr(self.tokenizer, "do_lower_case", False) else [t.lower() for t in texts]
+            report_unknown_characters(cased, alphabet, unknown_characters, where="text=")
+        return texts[0] if single else texts
 
     def to_dict(self) -> dict[str, Any]:
-        decoder, self.decoder = self.decoder, None  # the decoder is saved in its own files, not in JSON
+        # The decoder and the normaliser are saved in their own files, not in processor_config.json.
+        decoder, normalizer = self.decoder, self.text_normalizer
+        self.decoder, self.text_normalizer = None, None
         try:
             output = super().to_dict()
         finally:
-            self.decoder = decoder
+            self.decoder, self.text_normalizer = decoder, normalizer
         output.pop("decoder", None)
+        output.pop("text_normalizer", None)
         return output
 
     def batch_decode(self, *args: Any, **kwargs: Any) -> Any:
@@ -102,15 +116,19 @@ class LogMelWav2Vec2Processor(ProcessorMixin):
 
     # --- LM decoder save/load -------------------------------------------------------------------------------------
     def save_pretrained(self, save_directory: Any, *args: Any, **kwargs: Any) -> Any:
-        """Save as ProcessorMixin does, plus the LM decoder's files (alphabet.json, language_model/) if any."""
+        """Save as ProcessorMixin does, plus `text_normalizer.json` and the LM decoder's files (alphabet.json,
+        language_model/) if any."""
         files = super().save_pretrained(save_directory, *args, **kwargs)
+        self.text_normalizer.save_pretrained(save_directory)
         if isinstance(self.decoder, LMDecoder):
             self.decoder.save_pretrained(save_directory)
         return files
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: Any, *args: Any, load_decoder: bool = True, **kwargs: Any):
-        """Load as ProcessorMixin does, plus the LM decoder when the folder/repo has `language_model/`.
+        """Load as ProcessorMixin does, plus the text normaliser and the LM decoder when the folder/repo has
+        `language_model/`. A folder saved without `text_normalizer.json` was trained with digits dropped: it gets
+        that normaliser.
 
         A present but broken LM raises (naming the file) rather than silently falling back to greedy decoding;
         pass `load_decoder=False` to skip it. A local folder without `vocab.json` raises `MissingModelFileError` (a
@@ -120,11 +138,31 @@ class LogMelWav2Vec2Processor(ProcessorMixin):
         if folder is not None:
             check_processor_files(folder)
         processor = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        processor.text_normalizer = _saved_normalizer(pretrained_model_name_or_path, kwargs)
         if load_decoder:
             folder = find_saved_decoder(pretrained_model_name_or_path, **kwargs)
             if folder is not None:
                 processor.decoder = LMDecoder.from_pretrained(folder)
         return processor
+
+
+def _saved_normalizer(name_or_path: Any, kwargs: dict[str, Any]) -> TextNormalizer:
+    """The `text_normalizer.json` of a local folder or Hub repo; the legacy normaliser when there is none."""
+    folder = local_folder(name_or_path)
+    if folder is None:
+        from transformers.utils import cached_file
+
+        hub_kwargs = {k: kwargs[k] for k in ("cache_dir", "revision", "token", "local_files_only") if k in kwargs}
+        path = cached_file(
+            str(name_or_path),
+            NORMALIZER_FILE,
+            _raise_exceptions_for_missing_entries=False,
+            _raise_exceptions_for_connection_errors=False,
+            **hub_kwargs,
+        )
+        folder = Path(path).parent if path else None
+    saved = TextNormalizer.from_pretrained(folder) if folder is not None else None
+    return saved or LEGACY_NORMALIZER
 
 
 def _is_logits(value: Any) -> bool:

@@ -19,6 +19,7 @@ from typing import Any, get_type_hints
 
 from transformers import HfArgumentParser, TrainingArguments
 
+from ..modeling.text_normalizer import NUMBER_POLICIES
 from ..modeling.value_rules import COUNT, FRACTION, NOT_NEGATIVE, POSITIVE, check_optional, check_value
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,12 @@ class FinetuneOptions(CorpusOptions):
     vocab: str | None = field(
         default=None, metadata={"help": "vocab.json to use (with a new feature extractor) instead of building one."}
     )
+    numbers: str | None = field(
+        default=None,
+        metadata={"help": "Digits in transcripts: words (default), drop or keep (text normaliser; see build-vocab)."},
+    )
+    language: str | None = field(default=None, metadata={"help": "num2words language for --numbers words (en)."})
+    keep_case: bool | None = field(default=None, metadata={"help": "Do not lowercase transcripts (cased vocab)."})
     freeze_feature_encoder: bool = field(default=True, metadata={"help": "Keep the conv feature encoder fixed."})
     mask_time_prob: float | None = field(default=None, metadata={"help": "SpecAugment time-mask probability."})
     mask_feature_prob: float | None = field(default=None, metadata={"help": "SpecAugment channel-mask probability."})
@@ -85,6 +92,8 @@ class FinetuneOptions(CorpusOptions):
         super().__post_init__()
         check_optional("--mask_time_prob", self.mask_time_prob, FRACTION)
         check_optional("--mask_feature_prob", self.mask_feature_prob, FRACTION)
+        if self.numbers is not None and self.numbers not in NUMBER_POLICIES:
+            raise ValueError(f"--numbers {self.numbers!r}: expected one of {sorted(NUMBER_POLICIES)}")
 
 
 # ---- parsing -----------------------------------------------------------------------------------------------------
@@ -216,37 +225,57 @@ def run_pretrain(options: PretrainOptions, args: TrainingArguments) -> int:
     return 0
 
 
-def run_finetune(options: FinetuneOptions, args: TrainingArguments) -> int:
-    from ..data.features import prepare_dataset
+def _finetune_processor(options: FinetuneOptions, corpus: Any) -> Any:
+    """--processor's processor, or a new one on --vocab or on a vocabulary of the train texts; its text normaliser
+    is the one the vocabulary was made with (saved next to it), which the --numbers/... options may not contradict."""
+    from pathlib import Path
+
+    from ..data.text import chosen_normalizer
     from ..modeling.feature_extraction import LogMelFeatureExtractor
     from ..modeling.processing import LogMelWav2Vec2Processor
-    from .recipes import finetune
+    from ..modeling.text_normalizer import TextNormalizer
 
-    logging.basicConfig(level=logging.INFO if args.should_log else logging.WARNING)
-    corpus = _load(options, args, options.text_column)
+    def normalizer(saved: TextNormalizer | None, where: str) -> TextNormalizer:
+        return chosen_normalizer(options.numbers, options.language, options.keep_case, saved, where)
+
     if options.processor:
         from .inputs import load_pretrained
 
         processor = load_pretrained(LogMelWav2Vec2Processor, options.processor, "--processor")
-    elif options.vocab:
+        normalizer(processor.text_normalizer, f"--processor {options.processor}")
+        return processor
+    if options.vocab:
         from ..data.vocab import tokenizer_from_vocab
 
         vocab = _read_json(options.vocab, "--vocab")
-        processor = LogMelWav2Vec2Processor(LogMelFeatureExtractor(), tokenizer_from_vocab(vocab))
-    else:
-        from ..data.text import normalize_transcript
-        from ..data.vocab import build_tokenizer
-        from .inputs import training_splits
+        saved = TextNormalizer.from_pretrained(Path(options.vocab).parent)
+        return LogMelWav2Vec2Processor(
+            LogMelFeatureExtractor(), tokenizer_from_vocab(vocab), text_normalizer=normalizer(saved, options.vocab)
+        )
+    from ..data.vocab import build_tokenizer
+    from .inputs import training_splits
 
-        train, _ = training_splits(corpus, options.train_split, None, where=options.corpus)
-        texts = [normalize_transcript(t) for t in train.select_columns([options.text_column])[options.text_column]]
-        processor = LogMelWav2Vec2Processor(LogMelFeatureExtractor(), build_tokenizer(texts))
+    train, _ = training_splits(corpus, options.train_split, None, where=options.corpus)
+    chosen = normalizer(None, "")
+    texts = train.select_columns([options.text_column])[options.text_column]
+    tokenizer = build_tokenizer(chosen(text, index, options.text_column) for index, text in enumerate(texts))
+    return LogMelWav2Vec2Processor(LogMelFeatureExtractor(), tokenizer, text_normalizer=chosen)
+
+
+def run_finetune(options: FinetuneOptions, args: TrainingArguments) -> int:
+    from ..data.features import prepare_dataset
+    from .recipes import finetune
+
+    logging.basicConfig(level=logging.INFO if args.should_log else logging.WARNING)
+    corpus = _load(options, args, options.text_column)
+    processor = _finetune_processor(options, corpus)
     corpus = prepare_dataset(
         corpus,
         processor.feature_extractor,
         processor.tokenizer,
         audio_column=options.audio_column,
         text_column=options.text_column,
+        normalize_text=processor.text_normalizer,
         max_seconds=options.max_audio_seconds,
     )
     finetune(

@@ -287,6 +287,7 @@ def finetune(
         processor.tokenizer,
         audio_column=audio_column,
         text_column=text_column,
+        normalize_text=getattr(processor, "text_normalizer", True),
         precompute_features=augmentation is None,
     )
     train, evaluation = training_splits(prepared, train_split, eval_split, needs_evaluation(args))

@@ -81,8 +81,9 @@ def test_prepare_dataset_is_quiet_for_known_characters(tokenizer):
 def test_processor_text_warns_or_raises_on_unknown_characters(tokenizer):
     processor = LogMelWav2Vec2Processor(LogMelFeatureExtractor(), tokenizer)
     with pytest.warns(UnknownCharactersWarning, match=r"(?s)'A' \(LATIN CAPITAL LETTER A\): 2 time\(s\).*'1'"):
-        labels = processor(text=["Abc", "A1"])
+        labels = processor(text=["Abc", "A1"], normalize_text=False)
     assert labels[0][0] == tokenizer.unk_token_id
+    assert processor(text="ABC!") == tokenizer("abc").input_ids  # normalised first, by default
     with pytest.raises(UnknownCharactersError, match="'é'"):
         processor(text="café", unknown_characters="raise")
     with pytest.raises(ValueError, match="unknown_characters='loud'"):

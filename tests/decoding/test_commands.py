@@ -109,3 +109,22 @@ def test_transcribe_chunk_length_zero_keeps_long_files_whole(workdir, monkeypatc
     main(["transcribe", str(path), "--model", str(workdir / "model"), "--no-lm", "--chunk-length-s", "0"])
     main(["transcribe", str(path), "--model", str(workdir / "model"), "--no-lm"])
     assert seen == [0, 20.0]  # 0: whole; by default a file over a minute goes in 20 s chunks
+
+
+@needs_tools
+def test_build_lm_normalises_the_text_with_the_models_normaliser(tmp_path, tokenizer):
+    from hf_asr.modeling.text_normalizer import TextNormalizer
+
+    processor = LogMelWav2Vec2Processor(
+        LogMelFeatureExtractor(), tokenizer, text_normalizer=TextNormalizer(numbers="drop")
+    )
+    model = LogMelWav2Vec2ForCTC(LogMelWav2Vec2Config.tiny(vocab_size=len(tokenizer)))
+    save_model_folder(model, processor, tmp_path / "model")
+    (tmp_path / "text.txt").write_text("The 2 cats sat\nA dog ran 3 times\n")
+    build = ["--debug", "build-lm", "--text", str(tmp_path / "text.txt"), "--order", "2", "--memory", "64M"]
+    main([*build, "--out", str(tmp_path / "own"), "--model", str(tmp_path / "model")])
+    assert (tmp_path / "own" / "unigrams.txt").read_text().split() == ["a", "cats", "dog", "ran", "sat", "the", "times"]
+    main([*build, "--out", str(tmp_path / "default")])  # no model: the default normaliser speaks the digits
+    assert {"two", "three"} <= set((tmp_path / "default" / "unigrams.txt").read_text().split())
+    with pytest.raises(ValueError, match="the options ask for {'numbers': 'words'}"):
+        main([*build, "--out", str(tmp_path / "x"), "--model", str(tmp_path / "model"), "--numbers", "words"])
