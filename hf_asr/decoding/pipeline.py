@@ -36,7 +36,7 @@ from ..data.audio import read_audio
 from ..modeling.configuration import LogMelWav2Vec2Config
 from ..modeling.lm_decoder import LMDecoder
 from ..modeling.lm_decoder_folder import find_saved_decoder
-from .progress import LONG_AUDIO_S, AudioProgress
+from ..modeling.progress import LONG_AUDIO_S, AudioProgress
 
 TASK = "automatic-speech-recognition"
 HF_ASR_MODEL_TYPE = LogMelWav2Vec2Config.model_type
