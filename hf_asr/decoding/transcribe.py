@@ -10,9 +10,9 @@ from typing import Any
 from ..data.audio import read_audio
 from ..modeling.decoder_options import not_negative_number, positive_int
 from ..modeling.lm_decoder import LMDecoder
+from ..modeling.progress import AudioProgress
 from .backends import BACKENDS, load_lm_decoder
 from .pipeline import TASK, register_pipeline
-from .progress import AudioProgress
 
 
 def transcribe(

@@ -96,7 +96,8 @@ from transformers import pipeline
 asr = pipeline("automatic-speech-recognition", model="PATH_OR_REPO", trust_remote_code=True)
 asr("audio.wav", return_timestamps="word")
 ```
-With `hf_asr` installed (`import hf_asr`), the pipeline also uses the saved KenLM decoder in `language_model/`.
+The pipeline decodes with the saved KenLM decoder in `language_model/` (needs `pyctcdecode`, `kenlm` and `soundfile`;
+not `hf_asr`).
 """
 
 

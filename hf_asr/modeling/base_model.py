@@ -3,6 +3,7 @@ log-mel wav2vec 2.0 encoder. With `model.py` (the heads), the only files that re
 
 from __future__ import annotations
 
+import copy
 import math
 import shutil
 from pathlib import Path
@@ -19,6 +20,7 @@ from .feature_encoder import ConvFeatureEncoder, FeatureProjection, conv_output_
 from .masking import compute_span_mask
 from .model_folder import CorruptModelFileError, check_weights_files, local_folder
 from .outputs import LogMelWav2Vec2BaseModelOutput
+from .pipeline_entry import HUB_CUSTOM_PIPELINES, pipelines_not_served_here
 from .positional import ConvPositionalEmbedding
 from .quantizer import GumbelVectorQuantizer
 from .transformer import TransformerEncoder
@@ -104,18 +106,29 @@ class LogMelWav2Vec2PreTrainedModel(PreTrainedModel):
         # register_for_auto_class writes only AutoConfig and this head into auto_map; a Hub folder
         # must resolve every Auto class to the shipped code.
         self.config.auto_map = dict(HUB_AUTO_MAP)
-        super().save_pretrained(save_directory, *args, **kwargs)
+        # config.json also names the shipped ASR pipeline. In memory the config keeps only what loading the folder
+        # in this process gives: with hf_asr imported, an entry there would make `pipeline(model=this model)`
+        # demand trust_remote_code for a pipeline hf_asr registers itself (see pipeline_entry.py).
+        self.config.custom_pipelines = copy.deepcopy(HUB_CUSTOM_PIPELINES)
+        try:
+            super().save_pretrained(save_directory, *args, **kwargs)
+        finally:
+            self.config.custom_pipelines = pipelines_not_served_here(self.config.custom_pipelines)
+            if not self.config.custom_pipelines:
+                del self.config.custom_pipelines
         copy_model_code(save_directory)
 
 
 def copy_model_code(save_directory: Any) -> None:
-    """Copy every module the auto_map names, with its relative imports, into `save_directory` where missing.
+    """Copy every module the auto_map and the pipeline entry name, with its relative imports, into
+    `save_directory` where missing.
 
     transformers copies only the saved class's file and its imports: a bare `LogMelWav2Vec2Model` (this file)
     would leave out `model.py`, which the folder's AutoModelForCTC/AutoModelForPreTraining entries name.
     """
     here = Path(__file__).parent
-    for module in sorted({target.split(".")[0] for target in HUB_AUTO_MAP.values()}):
+    targets = [*HUB_AUTO_MAP.values(), *(entry["impl"] for entry in HUB_CUSTOM_PIPELINES.values())]
+    for module in sorted({target.split(".")[0] for target in targets}):
         source = here / f"{module}.py"
         for file in [source, *map(Path, get_relative_import_files(str(source)))]:
             target = Path(save_directory) / file.name

@@ -10,6 +10,7 @@ import math
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 
+from .pipeline_entry import pipelines_not_served_here
 from .value_rules import Rule, check_values
 
 _SIZE = Rule(int, low=1)
@@ -137,6 +138,11 @@ class LogMelWav2Vec2Config(PreTrainedConfig):
         # Checked here too, so that a bad value raises our ValueError/TypeError itself (@strict's validate() wraps
         # them in a StrictDataclassClassValidationError, which is neither).
         self.validate_architecture()
+        # A saved folder's pipeline entry, kept only where no pipeline of hf_asr's serves its task (pipeline_entry.py).
+        if kwargs.get("custom_pipelines"):
+            kwargs["custom_pipelines"] = pipelines_not_served_here(kwargs["custom_pipelines"])
+            if not kwargs["custom_pipelines"]:
+                del kwargs["custom_pipelines"]
         super().__post_init__(**kwargs)
 
     def validate_architecture(self):

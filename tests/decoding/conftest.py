@@ -1,13 +1,17 @@
-"""Fixtures for the decoding tests: a character tokenizer, a hand-written ARPA LM and logit builders."""
+"""Fixtures for the decoding tests: a character tokenizer, a hand-written ARPA LM, a tiny model folder with it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import torch
 
+from hf_asr import LogMelFeatureExtractor, LogMelWav2Vec2Config, LogMelWav2Vec2ForCTC, LogMelWav2Vec2Processor
 from hf_asr.data.vocab import build_tokenizer
+from hf_asr.hub import save_model_folder
 from hf_asr.modeling.ctc_labels import ctc_labels
+from hf_asr.modeling.lm_decoder import LMDecoder
 
 # The LM knows these words; "cst" (what the ambiguous logits below spell greedily) is not one of them.
 LM_SENTENCES = ["the cat sat", "the cat sat on the mat", "a cat sat on a mat"]
@@ -68,3 +72,24 @@ def arpa_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def unigrams() -> list[str]:
     return ["the", "cat", "sat", "on", "mat", "a", "hats"]
+
+
+@pytest.fixture(scope="module")
+def model_folder(tmp_path_factory, tokenizer, arpa_path, unigrams):
+    """(folder, model, decoder): a tiny random CTC model whose head is scaled up so that its outputs are peaky (fast,
+    stable beams), saved with its LM decoder."""
+    config = LogMelWav2Vec2Config.tiny(
+        vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        hidden_dropout=0.0,
+        attention_dropout=0.0,
+        final_dropout=0.0,
+    )
+    torch.manual_seed(0)
+    model = LogMelWav2Vec2ForCTC(config).eval()
+    with torch.no_grad():
+        model.lm_head.weight.mul_(40.0)
+        model.lm_head.bias[tokenizer.pad_token_id] += 3.0  # blank wins often, as in a trained model
+    decoder = LMDecoder.from_tokenizer(tokenizer, arpa_path, unigrams=unigrams, beam_width=8, alpha=1.0)
+    processor = LogMelWav2Vec2Processor(LogMelFeatureExtractor(), tokenizer, decoder=decoder)
+    return save_model_folder(model, processor, tmp_path_factory.mktemp("models") / "tiny"), model, decoder

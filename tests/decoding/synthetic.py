@@ -1,4 +1,4 @@
-"""Logit builders for the decoding tests (log-probabilities with known content)."""
+"""Logit builders for the decoding tests (log-probabilities with known content), and noise audio."""
 
 from __future__ import annotations
 
@@ -68,3 +68,11 @@ def peaky_random(num_frames: int, labels: list[str], seed: int, scale: float = 4
     logits = rng.normal(0.0, scale, (num_frames, len(labels)))
     logits[:, 0] += scale  # blank (id 0) wins often, as in trained CTC models
     return log_softmax(logits)
+
+
+SAMPLING_RATE = 16_000
+
+
+def audio(seconds: float, seed: int = 0) -> np.ndarray:
+    """(seconds * 16 kHz,) float32 Gaussian noise, seeded."""
+    return (0.1 * np.random.default_rng(seed).standard_normal(int(seconds * SAMPLING_RATE))).astype(np.float32)

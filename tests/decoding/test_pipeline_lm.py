@@ -8,37 +8,12 @@ import torch
 from transformers import AutoProcessor, pipeline
 
 from hf_asr import LogMelFeatureExtractor, LogMelWav2Vec2Config, LogMelWav2Vec2ForCTC, LogMelWav2Vec2Processor
-from hf_asr.decoding.pipeline import TASK, LMSpeechRecognitionPipeline, register_pipeline
+from hf_asr.decoding.pipeline import TASK, LMSpeechRecognitionPipeline
 from hf_asr.hub import save_model_folder
 from hf_asr.modeling.lm_decoder import LMDecoder, LMDecoderOutput
 from hf_asr.modeling.lm_decoder_folder import LM_DIR
 
-SAMPLING_RATE = 16_000
-
-
-@pytest.fixture(scope="module")
-def model_folder(tmp_path_factory, tokenizer, arpa_path, unigrams):
-    """A tiny random CTC model whose head is scaled up so that its outputs are peaky (fast, stable beams)."""
-    register_pipeline()
-    config = LogMelWav2Vec2Config.tiny(
-        vocab_size=len(tokenizer),
-        pad_token_id=tokenizer.pad_token_id,
-        hidden_dropout=0.0,
-        attention_dropout=0.0,
-        final_dropout=0.0,
-    )
-    torch.manual_seed(0)
-    model = LogMelWav2Vec2ForCTC(config).eval()
-    with torch.no_grad():
-        model.lm_head.weight.mul_(40.0)
-        model.lm_head.bias[tokenizer.pad_token_id] += 3.0  # blank wins often, as in a trained model
-    decoder = LMDecoder.from_tokenizer(tokenizer, arpa_path, unigrams=unigrams, beam_width=8, alpha=1.0)
-    processor = LogMelWav2Vec2Processor(LogMelFeatureExtractor(), tokenizer, decoder=decoder)
-    return save_model_folder(model, processor, tmp_path_factory.mktemp("models") / "tiny"), model, decoder
-
-
-def audio(seconds: float, seed: int = 0) -> np.ndarray:
-    return (0.1 * np.random.default_rng(seed).standard_normal(int(seconds * SAMPLING_RATE))).astype(np.float32)
+from .synthetic import SAMPLING_RATE, audio
 
 
 def model_logits(model, waveform: np.ndarray) -> np.ndarray:

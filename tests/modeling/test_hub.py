@@ -1,7 +1,4 @@
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -27,6 +24,7 @@ from hf_asr import (
 )
 from hf_asr.hub import save_model_folder
 
+from ..without_hf_asr import run_without_hf_asr
 from .helpers import features, tiny_config
 
 
@@ -100,20 +98,6 @@ def test_saving_over_an_existing_folder_is_atomic(saved_folder, tmp_path):
 
 REMOTE_LOAD = textwrap.dedent(
     """
-    import sys, importlib.abc
-
-    class HideHfAsr(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "hf_asr" or name.startswith("hf_asr."):
-                raise ImportError("hf_asr is hidden in this test")
-
-    sys.meta_path.insert(0, HideHfAsr())
-    try:
-        import hf_asr  # noqa: F401
-        raise SystemExit("hf_asr was importable")
-    except ImportError:
-        pass
-
     import numpy as np, torch
     from transformers import (AutoModel, AutoModelForCTC, AutoModelForPreTraining, AutoFeatureExtractor,
                               AutoProcessor)
@@ -143,13 +127,7 @@ def test_remote_code_loads_without_hf_asr(saved_folder, tmp_path):
         logits = model(**LogMelFeatureExtractor()(wave, sampling_rate=16000, return_tensors="pt")).logits.numpy()
     np.save(tmp_path / "wave.npy", wave)
     np.save(tmp_path / "logits.npy", logits)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "modules")}
-    result = subprocess.run(
-        [sys.executable, "-c", REMOTE_LOAD, str(folder), str(tmp_path / "wave.npy"), str(tmp_path / "logits.npy")],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_without_hf_asr(
+        REMOTE_LOAD, [str(folder), str(tmp_path / "wave.npy"), str(tmp_path / "logits.npy")], tmp_path
     )
     assert "REMOTE-OK" in result.stdout, result.stderr[-3000:]
