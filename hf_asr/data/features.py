@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import datasets
 import numpy as np
+from datasets.fingerprint import Hasher
 
 from ..modeling.atomic_write import staged_folder
 from .audio import audio_array
@@ -37,6 +39,7 @@ def prepare_dataset(
     num_proc: int | None = None,
     precompute_features: bool = True,
     unknown_characters: str = "warn",
+    cache_dir: str | Path | None = None,
 ) -> AnyCorpus:
     """Audio -> `input_features` (T_mel, n_mels) and `duration` (s); text -> `labels` (with a tokenizer).
 
@@ -51,6 +54,11 @@ def prepare_dataset(
     `UnknownCharactersWarning` naming each with its count (`unknown_characters="raise"`: UnknownCharactersError,
     `"ignore"`: no check). Audio cells may be `datasets.Audio` values or bare sample arrays/lists, which are taken
     to be at the feature extractor's rate; anything else raises AudioReadError naming the sample and column.
+
+    `cache_dir`: where the computed columns are cached (one Arrow file per split and step, named by the split's
+    fingerprint and the step's settings), so a second run, or the other processes of a distributed run after the
+    main one (`TrainingArguments.main_process_first`), read them instead of computing them again. None: datasets'
+    default, beside the corpus' own Arrow files for a saved corpus (in the user's corpus folder).
     """
     if not isinstance(corpus, (datasets.Dataset, datasets.DatasetDict)):
         raise TypeError(f"corpus must be a datasets.Dataset or DatasetDict, got {type(corpus).__name__}")
@@ -74,6 +82,7 @@ def prepare_dataset(
                     num_proc,
                     precompute_features,
                     unknown_characters,
+                    cache_dir,
                 )
                 for name, split in corpus.items()
             }
@@ -92,13 +101,36 @@ def prepare_dataset(
         normalize = normalize_transcript if normalize_text else (lambda text: text)
     if tokenizer is not None:
         _check_transcripts(corpus, text_column, normalize, tokenizer, unknown_characters)
-    if precompute_features:
-        prepared = _with_features(corpus, feature_extractor, tokenizer, audio_column, text_column, normalize, num_proc)
-    else:
-        prepared = _with_audio(corpus, feature_extractor, tokenizer, audio_column, text_column, normalize, num_proc)
+    steps = _with_features if precompute_features else _with_audio
+    cached = CachedMap(cache_dir, num_proc)
+    prepared = steps(corpus, feature_extractor, tokenizer, audio_column, text_column, normalize, cached)
     if max_seconds:
-        prepared = prepared.filter(lambda d: d <= max_seconds, input_columns=DURATION_COLUMN)
+        prepared = prepared.filter(
+            lambda d: d <= max_seconds,
+            input_columns=DURATION_COLUMN,
+            **cached.file_for(prepared, "filter", max_seconds),
+        )
     return prepared
+
+
+@dataclass(frozen=True)
+class CachedMap:
+    """`Dataset.map` with its result cached under `cache_dir` (None: where datasets puts it) by `num_proc`."""
+
+    cache_dir: str | Path | None
+    num_proc: int | None
+
+    def __call__(self, corpus: datasets.Dataset, function: Callable, **kwargs: Any) -> datasets.Dataset:
+        return corpus.map(function, num_proc=self.num_proc, **kwargs, **self.file_for(corpus, function, kwargs))
+
+    def file_for(self, corpus: datasets.Dataset, *step: Any) -> dict[str, str]:
+        """{"cache_file_name": ...} for the step that turns `corpus` into a new dataset (hashed as datasets
+        fingerprints its own steps: the corpus' fingerprint and the step's function and arguments)."""
+        if self.cache_dir is None:
+            return {}
+        folder = Path(self.cache_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        return {"cache_file_name": str(folder / f"{Hasher.hash([corpus._fingerprint, *step])}.arrow")}
 
 
 def _check_transcripts(corpus, text_column, normalize, tokenizer, unknown_characters) -> None:
@@ -134,7 +166,7 @@ def _features(feature_extractor: Any, arrays: list[np.ndarray], indices: list[in
         raise
 
 
-def _with_features(corpus, feature_extractor, tokenizer, audio_column, text_column, normalize, num_proc):
+def _with_features(corpus, feature_extractor, tokenizer, audio_column, text_column, normalize, cached: CachedMap):
     rate = feature_extractor.sampling_rate
 
     def convert(batch: dict[str, list], indices: list[int]) -> dict[str, list]:
@@ -156,19 +188,19 @@ def _with_features(corpus, feature_extractor, tokenizer, audio_column, text_colu
     }
     if tokenizer is not None:
         columns["labels"] = datasets.List(datasets.Value("int64"))
-    return corpus.map(
+    return cached(
+        corpus,
         convert,
         with_indices=True,
         batched=True,
         batch_size=32,
         remove_columns=corpus.column_names,
         features=datasets.Features(columns),
-        num_proc=num_proc,
         desc="log-mel features",
     )
 
 
-def _with_audio(corpus, feature_extractor, tokenizer, audio_column, text_column, normalize, num_proc):
+def _with_audio(corpus, feature_extractor, tokenizer, audio_column, text_column, normalize, cached: CachedMap):
     if isinstance(corpus.features.get(audio_column), datasets.Audio):
         corpus = corpus.cast_column(audio_column, datasets.Audio(decode=False))
     if audio_column != "audio":
@@ -176,19 +208,19 @@ def _with_audio(corpus, feature_extractor, tokenizer, audio_column, text_column,
     keep = ["audio"]
     if DURATION_COLUMN not in corpus.column_names:
         rate = feature_extractor.sampling_rate
-        corpus = corpus.map(
+        corpus = cached(
+            corpus,
             lambda value, i: {DURATION_COLUMN: len(_checked_audio(value, rate, i, audio_column)) / rate},
             input_columns="audio",
             with_indices=True,
-            num_proc=num_proc,
             desc="durations",
         )
     keep.append(DURATION_COLUMN)
     if tokenizer is not None:
-        corpus = corpus.map(
+        corpus = cached(
+            corpus,
             lambda text: {"labels": tokenizer(normalize(text)).input_ids},
             input_columns=text_column,
-            num_proc=num_proc,
             desc="label ids",
         )
         keep.append("labels")

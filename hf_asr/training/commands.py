@@ -15,6 +15,7 @@ import dataclasses
 import json
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, get_type_hints
 
 from transformers import HfArgumentParser, TrainingArguments
@@ -35,6 +36,16 @@ class CorpusOptions:
         default=None, metadata={"help": "Batch by total audio seconds per device (replaces the per-device batch size)."}
     )
     max_audio_seconds: float | None = field(default=None, metadata={"help": "Drop longer utterances."})
+    preprocessing_num_workers: int | None = field(
+        default=None, metadata={"help": "Processes computing the features and labels (datasets' num_proc)."}
+    )
+    cache_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "Folder caching the computed features and labels (default: hf_asr-features in datasets' cache"
+            " folder, never inside the corpus folder); a second run with the same settings reads them back."
+        },
+    )
     auto_resume: bool = field(
         default=True, metadata={"help": "Resume from the last complete checkpoint in --output_dir if there is one."}
     )
@@ -43,6 +54,7 @@ class CorpusOptions:
         # Checked here, before the corpus is loaded and its features computed.
         check_optional("--max_seconds_per_batch", self.max_seconds_per_batch, POSITIVE)
         check_optional("--max_audio_seconds", self.max_audio_seconds, POSITIVE)
+        check_optional("--preprocessing_num_workers", self.preprocessing_num_workers, COUNT)
 
 
 @dataclass
@@ -162,6 +174,27 @@ def _load(options: CorpusOptions, args: TrainingArguments, text_column: str | No
     return corpus
 
 
+def _prepared(options: CorpusOptions, args: TrainingArguments, corpus: Any, extractor: Any, **kwargs: Any) -> Any:
+    """`prepare_dataset` of `corpus`, computed by the main process first and read from the cache by the others."""
+    from ..data.features import prepare_dataset
+
+    cache_dir = options.cache_dir
+    if cache_dir is None:
+        import datasets
+
+        cache_dir = str(Path(datasets.config.HF_DATASETS_CACHE) / "hf_asr-features")
+    with args.main_process_first(desc="computing features and labels"):
+        return prepare_dataset(
+            corpus,
+            extractor,
+            audio_column=options.audio_column,
+            max_seconds=options.max_audio_seconds,
+            num_proc=options.preprocessing_num_workers,
+            cache_dir=cache_dir,
+            **kwargs,
+        )
+
+
 def _read_json(path: str, option: str) -> Any:
     """The JSON in file `path`; FileNotFoundError/ValueError naming `option` and the file."""
     try:
@@ -193,7 +226,6 @@ def _config(preset: str, config_path: str | None = None) -> Any:
 
 
 def run_pretrain(options: PretrainOptions, args: TrainingArguments) -> int:
-    from ..data.features import prepare_dataset
     from .recipes import pretrain
 
     logging.basicConfig(level=logging.INFO if args.should_log else logging.WARNING)
@@ -203,9 +235,7 @@ def run_pretrain(options: PretrainOptions, args: TrainingArguments) -> int:
     from ..modeling.feature_extraction import LogMelFeatureExtractor
 
     extractor = LogMelFeatureExtractor()
-    corpus = prepare_dataset(
-        _load(options, args, None), extractor, audio_column=options.audio_column, max_seconds=options.max_audio_seconds
-    )
+    corpus = _prepared(options, args, _load(options, args, None), extractor)
     pretrain(
         corpus,
         config,
@@ -263,20 +293,19 @@ def _finetune_processor(options: FinetuneOptions, corpus: Any) -> Any:
 
 
 def run_finetune(options: FinetuneOptions, args: TrainingArguments) -> int:
-    from ..data.features import prepare_dataset
     from .recipes import finetune
 
     logging.basicConfig(level=logging.INFO if args.should_log else logging.WARNING)
     corpus = _load(options, args, options.text_column)
     processor = _finetune_processor(options, corpus)
-    corpus = prepare_dataset(
+    corpus = _prepared(
+        options,
+        args,
         corpus,
         processor.feature_extractor,
-        processor.tokenizer,
-        audio_column=options.audio_column,
+        tokenizer=processor.tokenizer,
         text_column=options.text_column,
         normalize_text=processor.text_normalizer,
-        max_seconds=options.max_audio_seconds,
     )
     finetune(
         corpus,

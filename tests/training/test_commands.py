@@ -167,3 +167,20 @@ def test_pretrain_from_the_cli(corpus_dir, tmp_path):
     )
     assert (ctc / "model.safetensors").exists()
     assert json.loads((ctc / "config.json").read_text())["vocab_size"] == len(vocab)
+
+
+def test_features_are_cached_outside_the_corpus_folder_and_reused(corpus_dir, tmp_path):
+    def files(folder):
+        return {path.relative_to(folder): path.stat().st_mtime_ns for path in folder.rglob("*") if path.is_file()}
+
+    corpus_files, cache = files(corpus_dir), tmp_path / "features"
+    argv = ["finetune", "--corpus", str(corpus_dir), "--output_dir", str(tmp_path / "a"), "--max_steps", "1",
+            "--use_cpu", "--report_to", "none", "--eval_strategy", "no", "--per_device_train_batch_size", "2",
+            "--cache_dir", str(cache), "--preprocessing_num_workers", "1"]  # fmt: skip
+    assert main(argv) == 0
+    assert files(corpus_dir) == corpus_files  # nothing written into the user's corpus
+    cached = files(cache)
+    assert len([name for name in cached if name.suffix == ".arrow"]) == 2  # train and validation
+    argv[argv.index("--output_dir") + 1] = str(tmp_path / "b")
+    assert main(argv) == 0
+    assert files(cache) == cached  # the second run read them back, computed nothing anew
