@@ -37,12 +37,13 @@ def prepare_dataset(
     num_proc: int | None = None,
     precompute_features: bool = True,
     unknown_characters: str = "warn",
+    min_seconds: float | None = None,
 ) -> AnyCorpus:
     """Audio -> `input_features` (T_mel, n_mels) and `duration` (s); text -> `labels` (with a tokenizer).
 
     Other columns are dropped. With `normalize_text`, transcripts go through `normalize_transcript` first (the CTC
-    tokenizer silently maps unknown characters to <unk>). `max_seconds` drops longer utterances.
-    `precompute_features=False` keeps the audio as undecoded `audio` cells (plus `duration` and `labels`).
+    tokenizer silently maps unknown characters to <unk>). `max_seconds` drops longer utterances, `min_seconds`
+    shorter ones. `precompute_features=False` keeps the audio as undecoded `audio` cells (plus `duration` and `labels`).
     Already prepared corpora (with `input_features`) are returned as they are.
 
     Transcripts are checked first: one that is not a string (None: an empty cell) raises `TranscriptTypeError`
@@ -59,6 +60,10 @@ def prepare_dataset(
         )
     if max_seconds is not None and not max_seconds > 0:
         raise ValueError(f"max_seconds={max_seconds!r}: expected a positive number of seconds, or None for no limit")
+    if min_seconds is not None and not min_seconds >= 0:
+        raise ValueError(f"min_seconds={min_seconds!r}: expected a number of seconds >= 0, or None for no limit")
+    if min_seconds is not None and max_seconds is not None and min_seconds > max_seconds:
+        raise ValueError(f"min_seconds={min_seconds} is above max_seconds={max_seconds}: every utterance would go")
     if isinstance(corpus, datasets.DatasetDict):
         return datasets.DatasetDict(
             {
@@ -73,6 +78,7 @@ def prepare_dataset(
                     num_proc,
                     precompute_features,
                     unknown_characters,
+                    min_seconds,
                 )
                 for name, split in corpus.items()
             }
@@ -92,8 +98,9 @@ def prepare_dataset(
         prepared = _with_features(corpus, feature_extractor, tokenizer, audio_column, text_column, normalize, num_proc)
     else:
         prepared = _with_audio(corpus, feature_extractor, tokenizer, audio_column, text_column, normalize, num_proc)
-    if max_seconds:
-        prepared = prepared.filter(lambda d: d <= max_seconds, input_columns=DURATION_COLUMN)
+    if max_seconds or min_seconds:
+        low, high = min_seconds or 0.0, max_seconds or float("inf")
+        prepared = prepared.filter(lambda d: low <= d <= high, input_columns=DURATION_COLUMN)
     return prepared
 
 
