@@ -147,6 +147,9 @@ def test_an_error_of_several_lines_is_printed_as_one():
         ("pretrain", "--num_negatives", "0"),
         ("pretrain", "--mask_prob", "-0.5"),
         ("pretrain", "--max_audio_seconds", "-1"),
+        ("pretrain", "--min_audio_seconds", "-1"),
+        ("finetune", "--validation_fraction", "1"),
+        ("finetune", "--max_train_samples", "0"),
         ("finetune", "--gradient_accumulation_steps", "0"),
     ],
 )
