@@ -155,7 +155,9 @@ def describe_corpus(source: str | Path, layout: str, corpus: object) -> str:
 
 
 def _size(split: object) -> str:
-    return f"{len(split)} utterances" if isinstance(split, datasets.Dataset) else "streamed"
+    if not isinstance(split, datasets.Dataset):
+        return "streamed"
+    return f"{len(split)} utterance{'' if len(split) == 1 else 's'}"
 
 
 __all__ = ["LAYOUTS", "detect_layout", "read_layout", "describe_corpus", "not_a_corpus", "looked_for"]

@@ -34,7 +34,7 @@ def test_librispeech_tree_gives_one_split_per_top_folder(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="hf_asr.data.loading"):
         corpus = load_corpus(root)
     assert _sizes(corpus) == {"dev-clean": 1, "train-clean-100": 3}
-    assert "found a LibriSpeech tree: splits dev-clean (1 utterances), train-clean-100 (3 utterances)" in caplog.text
+    assert "found a LibriSpeech tree: splits dev-clean (1 utterance), train-clean-100 (3 utterances)" in caplog.text
     row = _row(corpus["train-clean-100"], "id", "103-1240-0001")
     assert row["text"] == "MISSUS RACHEL LYNDE" and (row["speaker_id"], row["chapter_id"]) == (103, 1240)
     assert row["audio"]["sampling_rate"] == RATE
