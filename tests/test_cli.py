@@ -77,9 +77,9 @@ def test_an_empty_or_non_audio_folder_as_corpus(folders, capsys, tmp_path):
     assert_one_error_line(["pretrain", "--corpus", folders / "notes", "--output_dir", tmp_path, *TRAINING], capsys)
 
 
-def test_an_lm_text_of_only_digits(folders, capsys, tmp_path):
+def test_an_lm_text_of_only_digits_when_digits_are_dropped(folders, capsys, tmp_path):
     argv = ["build-lm", "--text", folders / "digits.txt", "--out", tmp_path / "lm", "--memory", "64M"]
-    assert_one_error_line(argv, capsys, folders / "digits.txt")
+    assert_one_error_line([*argv, "--numbers", "drop"], capsys, folders / "digits.txt")
 
 
 def test_a_model_folder_without_an_lm(folders, capsys, tmp_path):
@@ -147,6 +147,9 @@ def test_an_error_of_several_lines_is_printed_as_one():
         ("pretrain", "--num_negatives", "0"),
         ("pretrain", "--mask_prob", "-0.5"),
         ("pretrain", "--max_audio_seconds", "-1"),
+        ("pretrain", "--min_audio_seconds", "-1"),
+        ("finetune", "--validation_fraction", "1"),
+        ("finetune", "--max_train_samples", "0"),
         ("finetune", "--gradient_accumulation_steps", "0"),
     ],
 )

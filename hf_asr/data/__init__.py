@@ -9,6 +9,9 @@ Modules (imported on first use, so `hf-asr` starts without loading datasets/torc
   speakers  draw_speakers (train and held-out voices), default_voices
   corpus    build_corpus, split_by_sentence
   loading   load_corpus, CorpusError, AudioDecodingError, require_audio_backend
+  layouts   detect_layout, read_layout, describe_corpus, LAYOUTS (LibriSpeech, Common Voice, NeMo, SpeechBrain, ...)
+  corpus_errors  DroppedRowsWarning (and the errors above)
+  splits    combine_splits ("train+validation")
   batching  DurationBatchSampler
 """
 
@@ -36,6 +39,11 @@ _EXPORTS = {
     "load_corpus": "loading",
     "CorpusError": "loading",
     "AudioDecodingError": "loading",
+    "detect_layout": "layouts",
+    "read_layout": "layouts",
+    "describe_corpus": "layouts",
+    "DroppedRowsWarning": "corpus_errors",
+    "combine_splits": "splits",
     "DurationBatchSampler": "batching",
 }
 __all__ = sorted(_EXPORTS)

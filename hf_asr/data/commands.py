@@ -35,10 +35,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="build the character CTC tokenizer from a corpus' training transcripts",
         description="Write vocab.json + tokenizer files; report characters of other splits that would be unknown.",
     )
-    vocab.add_argument("--corpus", required=True, help="saved corpus folder, audiofolder directory or Hub name")
+    vocab.add_argument(
+        "--corpus",
+        required=True,
+        help="saved dataset, LibriSpeech tree, Common Voice folder, NeMo manifest(s), SpeechBrain CSV(s), audiofolder "
+        "or Hub name",
+    )
     vocab.add_argument("--out", required=True, help="folder for the tokenizer files")
     vocab.add_argument("--text-column", default="text")
-    vocab.add_argument("--train-split", default="train", help="split whose characters form the vocabulary")
+    vocab.add_argument("--train-split", default="train", help="split whose characters form the vocabulary (a+b: both)")
     add_normalizer_arguments(vocab)
     vocab.set_defaults(run=_build_vocab)
 
@@ -88,26 +93,30 @@ def _make_corpus(args: argparse.Namespace) -> int:
 def _build_vocab(args: argparse.Namespace) -> int:
     import datasets
 
-    from .loading import CorpusError, load_corpus
+    from .layouts import describe_corpus, detect_layout
+    from .loading import load_corpus
+    from .splits import combine_splits
     from .text import find_unknown_characters
     from .vocab import build_tokenizer
 
     corpus = load_corpus(args.corpus, text_column=args.text_column)
-    splits = dict(corpus) if isinstance(corpus, datasets.DatasetDict) else {args.train_split: corpus}
-    if args.train_split not in splits:
-        raise CorpusError(f"{args.corpus} has no split {args.train_split!r}; its splits are {list(splits)}")
+    print(describe_corpus(args.corpus, detect_layout(args.corpus), corpus))
+    splits = datasets.DatasetDict(corpus if isinstance(corpus, datasets.DatasetDict) else {args.train_split: corpus})
+    train = combine_splits(splits, args.train_split, args.corpus)
     # select_columns first: reading a column of the full dataset would decode every audio file.
     raw = {name: list(split.select_columns([args.text_column])[args.text_column]) for name, split in splits.items()}
+    train_raw = list(train.select_columns([args.text_column])[args.text_column])
     normalizer = normalizer_from_args(args)
-    texts = {
-        name: [normalizer(text, index, args.text_column) for index, text in enumerate(split_texts)]
-        for name, split_texts in raw.items()
-    }
-    removed = normalizer.removed_characters(raw[args.train_split])
+
+    def normalised(split_texts: list) -> list[str]:
+        return [normalizer(text, index, args.text_column) for index, text in enumerate(split_texts)]
+
+    texts = {name: normalised(split_texts) for name, split_texts in raw.items()}
+    removed = normalizer.removed_characters(train_raw)
     if removed:
         listed = ", ".join(f"{char!r} x{count}" for char, count in removed.most_common(12))
         print(f"normalisation ({normalizer}) removed from {args.train_split}: {listed}", file=sys.stderr)
-    tokenizer = build_tokenizer(texts[args.train_split], out_dir=args.out)
+    tokenizer = build_tokenizer(normalised(train_raw), out_dir=args.out)
     normalizer.save_pretrained(args.out)
     alphabet = [token for token in tokenizer.get_vocab() if len(token) == 1 and token != tokenizer.word_delimiter_token]
     print(f"wrote {args.out}: {len(tokenizer)} tokens: {''.join(alphabet)!r} + <pad> <unk> |, and its text normaliser")

@@ -40,12 +40,13 @@ def prepare_dataset(
     precompute_features: bool = True,
     unknown_characters: str = "warn",
     cache_dir: str | Path | None = None,
+    min_seconds: float | None = None,
 ) -> AnyCorpus:
     """Audio -> `input_features` (T_mel, n_mels) and `duration` (s); text -> `labels` (with a tokenizer).
 
     Other columns are dropped. Transcripts go through `normalize_text` first when it is a normaliser (pass the
     processor's `text_normalizer`, so labels match the vocabulary), through the default `TextNormalizer` when True,
-    as they are when False. `max_seconds` drops longer utterances.
+    as they are when False. `max_seconds` drops longer utterances, `min_seconds` shorter ones.
     `precompute_features=False` keeps the audio as undecoded `audio` cells (plus `duration` and `labels`).
     Already prepared corpora (with `input_features`) are returned as they are.
 
@@ -68,6 +69,10 @@ def prepare_dataset(
         )
     if max_seconds is not None and not max_seconds > 0:
         raise ValueError(f"max_seconds={max_seconds!r}: expected a positive number of seconds, or None for no limit")
+    if min_seconds is not None and not min_seconds >= 0:
+        raise ValueError(f"min_seconds={min_seconds!r}: expected a number of seconds >= 0, or None for no limit")
+    if min_seconds is not None and max_seconds is not None and min_seconds > max_seconds:
+        raise ValueError(f"min_seconds={min_seconds} is above max_seconds={max_seconds}: every utterance would go")
     if isinstance(corpus, datasets.DatasetDict):
         return datasets.DatasetDict(
             {
@@ -83,6 +88,7 @@ def prepare_dataset(
                     precompute_features,
                     unknown_characters,
                     cache_dir,
+                    min_seconds,
                 )
                 for name, split in corpus.items()
             }
@@ -104,12 +110,10 @@ def prepare_dataset(
     steps = _with_features if precompute_features else _with_audio
     cached = CachedMap(cache_dir, num_proc)
     prepared = steps(corpus, feature_extractor, tokenizer, audio_column, text_column, normalize, cached)
-    if max_seconds:
-        prepared = prepared.filter(
-            lambda d: d <= max_seconds,
-            input_columns=DURATION_COLUMN,
-            **cached.file_for(prepared, "filter", max_seconds),
-        )
+    if max_seconds or min_seconds:
+        low, high = min_seconds or 0.0, max_seconds or float("inf")
+        where = cached.file_for(prepared, "filter", low, high)
+        prepared = prepared.filter(lambda d: low <= d <= high, input_columns=DURATION_COLUMN, **where)
     return prepared
 
 

@@ -1,4 +1,5 @@
-"""Load any speech corpus (saved with `save_to_disk`, an `audiofolder` directory, or a Hub dataset) for training.
+"""Load any speech corpus for training: saved with `save_to_disk`, a LibriSpeech tree, a Common Voice folder, NeMo
+manifests, SpeechBrain CSVs, an `audiofolder` directory, or a Hub dataset; the layout is detected (`layouts.py`).
 
 The audio column comes back decoded lazily, one example at a time, as a plain dict
 `{"array": float32 (num_samples,), "sampling_rate": int, "path": str | None}` (mono, resampled to `sampling_rate`).
@@ -8,24 +9,21 @@ decoded, the sampling rate that does not match, the Debian packages FFmpeg needs
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import datasets
 
 from .audio import AudioReadError, audio_column_problem, decode_with_datasets
+from .corpus_errors import AudioDecodingError, CorpusError
+from .layouts import describe_corpus, detect_layout, not_a_corpus, read_layout
+
+logger = logging.getLogger(__name__)
 
 FFMPEG_DEBIAN_PACKAGES = "libavcodec59 libavformat59 libavutil57 libswresample4 libswscale6 libavdevice59 libavfilter8"
 
 AnyDataset = datasets.Dataset | datasets.DatasetDict | datasets.IterableDataset | datasets.IterableDatasetDict
-
-
-class CorpusError(ValueError):
-    """A corpus cannot be used as asked (missing column or split, unreadable audio, wrong sampling rate)."""
-
-
-class AudioDecodingError(CorpusError):
-    """One audio file/blob of a corpus could not be decoded; the message names it."""
 
 
 def require_audio_backend() -> None:
@@ -57,9 +55,12 @@ def load_corpus(
 ) -> AnyDataset:
     """Load a corpus and make its audio column decode to mono `sampling_rate` arrays, lazily.
 
-    source: a folder written by `save_to_disk` (Dataset or DatasetDict), a local `audiofolder` directory (audio
-        files plus an optional metadata.csv/jsonl holding the transcripts), or a Hub dataset name (needs network).
-    config, split: as in `datasets.load_dataset`; `split` also picks one split of a saved DatasetDict.
+    source: a folder written by `save_to_disk` (Dataset or DatasetDict), a LibriSpeech tree, a Common Voice folder,
+        a folder of NeMo manifests or SpeechBrain CSVs (or one such file: split "train"), a local `audiofolder`
+        directory (audio files plus an optional metadata.csv/jsonl holding the transcripts), or a Hub dataset name
+        (needs network). `hf_asr.data.layouts` says how each is recognised and which splits and columns it gives;
+        the layout found is logged at INFO with the splits and their sizes.
+    config, split: as in `datasets.load_dataset`; `split` also picks one split of a local corpus.
     text_column: checked to exist (None skips the check).
     streaming: return Iterable datasets (saved folders are converted with `to_iterable_dataset`).
     resample: if False, audio is decoded at its own rate and an example whose rate differs from `sampling_rate`
@@ -73,7 +74,9 @@ def load_corpus(
     if isinstance(sampling_rate, bool) or not isinstance(sampling_rate, int) or sampling_rate <= 0:
         raise ValueError(f"sampling_rate={sampling_rate!r}: expected a positive whole number of Hz")
     require_audio_backend()
-    corpus = _open(source, config, split, streaming)
+    layout = detect_layout(source)
+    corpus = _open(source, layout, config, split, streaming)
+    logger.info(describe_corpus(source, layout, corpus))
     where = str(source)
     parts = corpus.values() if isinstance(corpus, (datasets.DatasetDict, datasets.IterableDatasetDict)) else [corpus]
     for part in parts:
@@ -90,38 +93,33 @@ def load_corpus(
     return corpus.with_transform(decoder.decode_batch)
 
 
-def _open(source: str | Path, config: str | None, split: str | None, streaming: bool) -> AnyDataset:
+def _open(source: str | Path, layout: str, config: str | None, split: str | None, streaming: bool) -> AnyDataset:
     path = Path(source)
-    if path.is_dir() and ((path / "dataset_dict.json").exists() or (path / "state.json").exists()):
-        corpus = datasets.load_from_disk(str(path))
-        if split is not None:
-            if not isinstance(corpus, datasets.DatasetDict):
-                raise CorpusError(f"{path} holds a single Dataset, not splits; drop split={split!r}")
-            if split not in corpus:
-                raise CorpusError(f"{path} has no split {split!r}; its splits are {list(corpus)}")
-            corpus = corpus[split]
-        if streaming:
-            if isinstance(corpus, datasets.DatasetDict):
-                return datasets.IterableDatasetDict({k: v.to_iterable_dataset() for k, v in corpus.items()})
-            return corpus.to_iterable_dataset()
-        return corpus
-    if path.is_dir():
+    if layout == "hub":
+        try:
+            return datasets.load_dataset(str(source), config, split=split, streaming=streaming)
+        except Exception as error:  # the Hub's errors rarely say that the name was taken for a missing local folder
+            raise CorpusError(
+                f"{source!r} is not a local folder and could not be loaded as a Hub dataset "
+                f"({type(error).__name__}: {error})"
+            ) from error
+    if layout == "audiofolder":
         try:
             return datasets.load_dataset("audiofolder", data_dir=str(path), split=split, streaming=streaming)
         except (ValueError, FileNotFoundError) as error:  # datasets' message names neither the folder nor a layout
-            raise CorpusError(
-                f"{path} is a folder but not a corpus: no saved dataset (dataset_dict.json), no audio files for an "
-                f"audiofolder ({type(error).__name__}: {error})"
-            ) from error
-    if path.exists():
-        raise CorpusError(f"{path} is a file; expected a saved dataset folder, an audiofolder directory or a Hub name")
-    try:
-        return datasets.load_dataset(str(source), config, split=split, streaming=streaming)
-    except Exception as error:  # the Hub's errors rarely say that the name was taken for a missing local folder
-        raise CorpusError(
-            f"{source!r} is not a local folder and could not be loaded as a Hub dataset "
-            f"({type(error).__name__}: {error})"
-        ) from error
+            raise not_a_corpus(path, f"audiofolder: {type(error).__name__}: {error}") from error
+    corpus = datasets.load_from_disk(str(path)) if layout == "saved" else read_layout(path, layout, split)
+    if split is not None:
+        if not isinstance(corpus, datasets.DatasetDict):
+            raise CorpusError(f"{path} holds a single Dataset, not splits; drop split={split!r}")
+        if split not in corpus:
+            raise CorpusError(f"{path} has no split {split!r}; its splits are {list(corpus)}")
+        corpus = corpus[split]
+    if streaming:
+        if isinstance(corpus, datasets.DatasetDict):
+            return datasets.IterableDatasetDict({k: v.to_iterable_dataset() for k, v in corpus.items()})
+        return corpus.to_iterable_dataset()
+    return corpus
 
 
 def _check_columns(dataset: datasets.Dataset | datasets.IterableDataset, columns: list[str], where: str) -> None:

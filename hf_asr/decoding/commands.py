@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     source = build.add_mutually_exclusive_group(required=True)
     source.add_argument("--text", help="text file, one sentence per line")
-    source.add_argument("--dataset", help="folder saved with datasets' save_to_disk (see --split)")
+    source.add_argument("--dataset", help="corpus, as build-vocab --corpus takes (see --split)")
     build.add_argument("--text-column", default="text")
     build.add_argument("--split", default="train", help="split of a DatasetDict to read ('all' for every split)")
     build.add_argument("--order", type=checked("order", positive_int), default=4, help="n-gram order (default 4)")
@@ -67,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Computes the dev logits once, decodes every grid point in parallel, writes attrs.json.",
     )
     tune.add_argument("--model", required=True, help="model folder with a saved LM decoder")
-    tune.add_argument("--dataset", required=True, help="corpus folder (save_to_disk) or audiofolder")
+    tune.add_argument("--dataset", required=True, help="corpus, as build-vocab --corpus takes")
     tune.add_argument("--split", default="validation")
     tune.add_argument("--text-column", default="text")
     tune.add_argument("--audio-column", default="audio")
@@ -144,6 +144,7 @@ def _build_lm(args: argparse.Namespace) -> int:
 def _tune_lm(args: argparse.Namespace) -> int:
     from transformers import AutoModelForCTC, AutoProcessor
 
+    from ..data.layouts import describe_corpus, detect_layout
     from ..data.loading import load_corpus
     from ..modeling.lm_decoder import LMDecoder
     from .evaluation import evaluate_ctc
@@ -153,6 +154,7 @@ def _tune_lm(args: argparse.Namespace) -> int:
     model = AutoModelForCTC.from_pretrained(args.model)
     processor = AutoProcessor.from_pretrained(args.model)
     corpus = load_corpus(args.dataset, split=args.split, audio_column=args.audio_column, text_column=args.text_column)
+    print(describe_corpus(args.dataset, detect_layout(args.dataset), corpus))
     if args.max_utterances:
         corpus = corpus.select(range(min(args.max_utterances, len(corpus))))
     evaluation = evaluate_ctc(model, processor, corpus, text_column=args.text_column, audio_column=args.audio_column)

@@ -52,16 +52,18 @@ def find_kenlm_tool(name: str) -> Path:
 def iter_text(
     source: str | os.PathLike | Iterable[str], text_column: str = "text", split: str | None = "train"
 ) -> Iterator[str]:
-    """Raw lines of `source`: a text file (one sentence per line), a `datasets` folder saved with `save_to_disk`
-    (column `text_column`; of a DatasetDict only `split`, so that dev/test transcripts stay out of the LM;
-    split=None reads every split), or an iterable of strings."""
+    """Raw lines of `source`: a text file (one sentence per line), a corpus (column `text_column`; a `datasets`
+    folder saved with `save_to_disk` or any layout `hf_asr.data.loading.load_corpus` reads: a LibriSpeech tree,
+    NeMo manifests, ...; of a DatasetDict only `split`, so that dev/test transcripts stay out of the LM; split=None
+    reads every split), or an iterable of strings."""
     if not isinstance(source, (str, os.PathLike)):
         if not isinstance(source, Iterable):
             raise TypeError(f"LM text source must be a path or an iterable of str, got {type(source).__name__}")
         yield from source
         return
     path = Path(source)
-    if path.is_file():
+    layout = _corpus_layout(path)
+    if layout is None and path.is_file():
         with path.open("rb") as file:  # decoded line by line, so that a bad byte is reported with its line
             for number, raw in enumerate(file, start=1):
                 try:
@@ -69,10 +71,15 @@ def iter_text(
                 except UnicodeDecodeError as error:
                     message = f"LM text {path}: line {number} is not UTF-8 text ({error}); convert it"
                     raise ValueError(message) from error
-    elif path.is_dir():
+    elif layout is not None:
         import datasets
 
-        loaded = datasets.load_from_disk(str(path))
+        if layout == "saved":  # text-only datasets too: load_corpus wants an audio column
+            loaded = datasets.load_from_disk(str(path))
+        else:
+            from ..data.loading import load_corpus
+
+            loaded = load_corpus(path, split=split, text_column=text_column)
         if isinstance(loaded, datasets.DatasetDict) and split is not None:
             if split not in loaded:
                 raise KeyError(
@@ -83,9 +90,19 @@ def iter_text(
         for split in splits:
             if text_column not in split.column_names:
                 raise KeyError(f"dataset {path} has no column {text_column!r} (columns: {split.column_names})")
-            yield from split[text_column]
+            yield from split.select_columns([text_column])[text_column]  # without decoding any audio
     else:
-        raise FileNotFoundError(f"LM text source {path} does not exist (expected a text file or a saved dataset)")
+        raise FileNotFoundError(f"LM text source {path} does not exist (expected a text file or a corpus)")
+
+
+def _corpus_layout(path: Path) -> str | None:
+    """The corpus layout at `path` (`hf_asr.data.layouts`), None for a text file or a missing path."""
+    from ..data.layout_readers import is_manifest, is_speechbrain_csv
+    from ..data.layouts import detect_layout
+
+    if not path.exists() or path.is_file() and not (is_manifest(path) or is_speechbrain_csv(path)):
+        return None
+    return detect_layout(path)
 
 
 def build_lm(

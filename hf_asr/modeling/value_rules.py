@@ -92,6 +92,7 @@ class Rule:
 POSITIVE = Rule(float, low=0, low_open=True)
 NOT_NEGATIVE = Rule(float, low=0)
 FRACTION = Rule(float, low=0, high=1)
+OPEN_FRACTION = Rule(float, low=0, high=1, low_open=True, high_open=True)  # a part that leaves some of the whole
 COUNT = Rule(int, low=1)
 ANY_NUMBER = Rule(float)
 
@@ -137,6 +138,7 @@ __all__ = [
     "POSITIVE",
     "NOT_NEGATIVE",
     "FRACTION",
+    "OPEN_FRACTION",
     "COUNT",
     "ANY_NUMBER",
 ]

@@ -21,21 +21,32 @@ from typing import Any, get_type_hints
 from transformers import HfArgumentParser, TrainingArguments
 
 from ..modeling.text_normalizer import NUMBER_POLICIES
-from ..modeling.value_rules import COUNT, FRACTION, NOT_NEGATIVE, POSITIVE, check_optional, check_value
+from ..modeling.value_rules import COUNT, FRACTION, NOT_NEGATIVE, OPEN_FRACTION, POSITIVE, check_optional, check_value
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
 class CorpusOptions:
-    corpus: str = field(metadata={"help": "Corpus folder (save_to_disk / audiofolder) or Hub name (needs network)."})
-    train_split: str = field(default="train", metadata={"help": "Split to train on."})
+    corpus: str = field(
+        metadata={
+            "help": "Corpus: a saved dataset, LibriSpeech tree, Common Voice folder, NeMo manifest(s), SpeechBrain "
+            "CSV(s), audiofolder, or Hub name (needs network)."
+        }
+    )
+    train_split: str = field(default="train", metadata={"help": "Split to train on; a+b: the two concatenated."})
     eval_split: str | None = field(default="validation", metadata={"help": "Split evaluated every --eval_steps."})
     audio_column: str = field(default="audio", metadata={"help": "Audio column."})
     max_seconds_per_batch: float | None = field(
         default=None, metadata={"help": "Batch by total audio seconds per device (replaces the per-device batch size)."}
     )
     max_audio_seconds: float | None = field(default=None, metadata={"help": "Drop longer utterances."})
+    min_audio_seconds: float | None = field(default=None, metadata={"help": "Drop shorter utterances."})
+    validation_fraction: float | None = field(
+        default=None, metadata={"help": "Without an eval split, hold out this fraction of train as it (--seed)."}
+    )
+    max_train_samples: int | None = field(default=None, metadata={"help": "Train on the first N utterances only."})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "Evaluate on the first N utterances only."})
     preprocessing_num_workers: int | None = field(
         default=None, metadata={"help": "Processes computing the features and labels (datasets' num_proc)."}
     )
@@ -54,6 +65,10 @@ class CorpusOptions:
         # Checked here, before the corpus is loaded and its features computed.
         check_optional("--max_seconds_per_batch", self.max_seconds_per_batch, POSITIVE)
         check_optional("--max_audio_seconds", self.max_audio_seconds, POSITIVE)
+        check_optional("--min_audio_seconds", self.min_audio_seconds, NOT_NEGATIVE)
+        check_optional("--validation_fraction", self.validation_fraction, OPEN_FRACTION)
+        check_optional("--max_train_samples", self.max_train_samples, COUNT)
+        check_optional("--max_eval_samples", self.max_eval_samples, COUNT)
         check_optional("--preprocessing_num_workers", self.preprocessing_num_workers, COUNT)
 
 
@@ -166,10 +181,21 @@ def _resume_target(options: CorpusOptions, args: TrainingArguments) -> str | boo
 def _load(options: CorpusOptions, args: TrainingArguments, text_column: str | None) -> Any:
     """The corpus, its splits checked (names the folder) before any feature is computed."""
     from ..data.loading import load_corpus
-    from .inputs import check_training_args, needs_evaluation, training_splits
+    from .inputs import check_training_args, needs_evaluation, select_splits, training_splits
 
     check_training_args(args)
     corpus = load_corpus(options.corpus, audio_column=options.audio_column, text_column=text_column)
+    corpus = select_splits(
+        corpus,
+        options.train_split,
+        options.eval_split,
+        options.validation_fraction,
+        args.seed,
+        options.max_train_samples,
+        options.max_eval_samples,
+        needs_evaluation(args),
+        where=options.corpus,
+    )
     training_splits(corpus, options.train_split, options.eval_split, needs_evaluation(args), where=options.corpus)
     return corpus
 
@@ -189,6 +215,7 @@ def _prepared(options: CorpusOptions, args: TrainingArguments, corpus: Any, extr
             extractor,
             audio_column=options.audio_column,
             max_seconds=options.max_audio_seconds,
+            min_seconds=options.min_audio_seconds,
             num_proc=options.preprocessing_num_workers,
             cache_dir=cache_dir,
             **kwargs,

@@ -1,5 +1,7 @@
 """Checks of what a training run is given, before any time is spent on it: each error names the input.
 
+- `select_splits`: the splits a run uses: split expressions ("train+validation"), an eval split carved from train
+  (`validation_fraction`), the first N utterances (`max_train_samples`, `max_eval_samples`).
 - `training_splits`: the train (and eval) split exist and are not empty; an eval strategy has an eval split.
 - `check_step_count`, `check_training_args`: step counts that train something (0 would save an untrained model,
   -2 silently means epochs), batch sizes and accumulation steps of at least 1.
@@ -22,13 +24,91 @@ from transformers import TrainingArguments
 from transformers.trainer import OPTIMIZER_NAME, OPTIMIZER_NAME_BIN, SCHEDULER_NAME
 
 from ..data.features import DURATION_COLUMN
+from ..data.splits import combine_splits, split_parts
 from ..modeling.losses import ctc_required_frames
-from ..modeling.value_rules import COUNT, NOT_NEGATIVE, check_value
+from ..modeling.value_rules import COUNT, NOT_NEGATIVE, OPEN_FRACTION, check_optional, check_value
 
 logger = logging.getLogger(__name__)
 
 EXAMPLES_NAMED = 3  # infeasible utterances listed in a message
 _CHUNK = 1024  # utterances per vectorised feasibility check
+
+
+def select_splits(
+    corpus: datasets.Dataset | datasets.DatasetDict,
+    train_split: str = "train",
+    eval_split: str | None = "validation",
+    validation_fraction: float | None = None,
+    seed: int = 0,
+    max_train_samples: int | None = None,
+    max_eval_samples: int | None = None,
+    needs_eval: bool = False,
+    where: str = "the corpus",
+) -> datasets.Dataset | datasets.DatasetDict:
+    """The splits a run uses, under the names it was given: {train_split: ..., eval_split: ...} (no eval split when
+    there is none); the corpus' other splits are left out. A single Dataset stays one unless an eval split is carved.
+
+    - `train_split`, `eval_split`: one split or "a+b", the splits concatenated (`hf_asr.data.splits`).
+    - `validation_fraction`: when the corpus has no `eval_split`, that fraction of train becomes it
+      (`train_test_split`, seeded with `seed`), logged; ignored with a warning when the corpus has one.
+    - `max_train_samples`, `max_eval_samples`: only the first N utterances (`select(range(N))`, as transformers'
+      run_speech_recognition_ctc.py), after the carving.
+    CorpusError (a ValueError) naming `where` and the splits there for a missing split, or (with `needs_eval`: an
+    eval strategy is on) for a missing eval split; ValueError for a bad number.
+    """
+    check_optional("validation_fraction", validation_fraction, OPEN_FRACTION)
+    check_optional("max_train_samples", max_train_samples, COUNT)
+    check_optional("max_eval_samples", max_eval_samples, COUNT)
+    if isinstance(corpus, datasets.DatasetDict):
+        train = combine_splits(corpus, train_split, where)
+        named = eval_split is not None and (eval_split in corpus or any(p in corpus for p in split_parts(eval_split)))
+        evaluation = combine_splits(corpus, eval_split, where) if named else None
+    else:
+        train, evaluation = corpus, None
+    if evaluation is not None and validation_fraction is not None:
+        logger.warning("--validation_fraction is ignored: %s has the eval split %r", where, eval_split)
+    elif evaluation is None and validation_fraction is not None:
+        if eval_split is None:
+            raise ValueError("validation_fraction carves an eval split from train, but eval_split is None: name it")
+        train, evaluation = _carve(train, validation_fraction, seed, train_split, where)
+        logger.info(
+            "%s has no split %r: %d of the %d %r utterances (%g, seed %d) are held out as it",
+            where, eval_split, len(evaluation), len(evaluation) + len(train), train_split, validation_fraction, seed,
+        )  # fmt: skip
+    elif evaluation is None and needs_eval and isinstance(corpus, datasets.DatasetDict):
+        raise _no_eval_split(corpus, eval_split, where)  # named here, while the splits there are all known
+    if evaluation is not None and set(split_parts(train_split)) & set(split_parts(eval_split)):
+        logger.warning(
+            "the eval split %r is part of the train split %r: evaluation sees training data", eval_split, train_split
+        )
+    if max_train_samples is not None:
+        train = train.select(range(min(max_train_samples, len(train))))
+    if max_eval_samples is not None and evaluation is not None:
+        evaluation = evaluation.select(range(min(max_eval_samples, len(evaluation))))
+    if evaluation is None and not isinstance(corpus, datasets.DatasetDict):
+        return train
+    return datasets.DatasetDict({train_split: train, **({eval_split: evaluation} if evaluation is not None else {})})
+
+
+def _no_eval_split(corpus: datasets.DatasetDict, eval_split: str | None, where: str) -> ValueError:
+    return ValueError(
+        f"evaluation is on (eval_strategy) but {where} has no eval split {eval_split!r}; its splits are "
+        f"{list(corpus)}: choose one with --eval_split, carve one from train with --validation_fraction, or "
+        "set --eval_strategy no"
+    )
+
+
+def _carve(
+    train: datasets.Dataset, fraction: float, seed: int, train_split: str, where: str
+) -> tuple[datasets.Dataset, datasets.Dataset]:
+    try:
+        parts = train.train_test_split(test_size=fraction, seed=seed)
+    except ValueError as error:  # too few utterances for one on either side
+        raise ValueError(
+            f"validation_fraction {fraction} of the {len(train)} {train_split!r} utterances of {where} leaves "
+            f"nothing on one side ({error})"
+        ) from error
+    return parts["train"], parts["test"]
 
 
 def training_splits(
@@ -48,7 +128,8 @@ def training_splits(
         if needs_eval:
             raise ValueError(
                 f"{where} is a single dataset without splits, but evaluation is on (eval_strategy): give a "
-                f"DatasetDict with a {eval_split!r} split, or set eval_strategy to 'no'"
+                f"DatasetDict with a {eval_split!r} split, carve one from train with validation_fraction, or set "
+                "eval_strategy to 'no'"
             )
         train, evaluation = corpus, None
     else:
@@ -57,10 +138,7 @@ def training_splits(
         train = corpus[train_split]
         evaluation = corpus[eval_split] if eval_split and eval_split in corpus else None
         if needs_eval and evaluation is None:
-            raise ValueError(
-                f"evaluation is on (eval_strategy) but {where} has no eval split {eval_split!r}; its splits are "
-                f"{list(corpus)}: choose one with --eval_split, or set --eval_strategy no"
-            )
+            raise _no_eval_split(corpus, eval_split, where)
     if len(train) == 0:
         raise ValueError(f"the {train_split!r} split of {where} is empty: nothing to train on")
     if needs_eval and len(evaluation) == 0:
@@ -194,6 +272,7 @@ def _mel_frames(train: datasets.Dataset, feature_extractor: Any) -> list[int] | 
 
 
 __all__ = [
+    "select_splits",
     "training_splits",
     "needs_evaluation",
     "check_step_count",

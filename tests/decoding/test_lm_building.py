@@ -53,6 +53,18 @@ def test_reads_a_saved_dataset_column(tmp_path):
         build_lm(tmp_path / "ds", tmp_path / "lm3", order=2, text_column="sentence", split="dev", memory="64M")
 
 
+def test_reads_the_transcripts_of_any_corpus_layout(tmp_path):
+    from hf_asr.decoding.lm_building import iter_text
+
+    from ..data.layout_corpora import make_nemo, make_speechbrain
+
+    folder = make_speechbrain(tmp_path / "sb")
+    assert list(iter_text(folder)) == ["a cat", "a dog"]  # train.csv only: valid.csv stays out of the LM
+    assert sorted(iter_text(folder, split=None)) == ["a bird", "a cat", "a dog"]
+    manifest = make_nemo(tmp_path / "nemo") / "dev_manifest.json"
+    assert list(iter_text(manifest)) == ["seven"]  # a manifest file is a corpus, not lines of text
+
+
 @needs_tools
 def test_empty_text_is_an_error(tmp_path):
     text = tmp_path / "empty.txt"

@@ -9,6 +9,7 @@ import datasets
 import pytest
 
 from hf_asr.cli import build_parser, main
+from hf_asr.data.layouts import LAYOUTS
 
 from .synthetic import tone_corpus
 
@@ -30,6 +31,10 @@ def test_help_lists_hf_asr_and_trainer_options(command, capsys):
     for option in (
         "--corpus",
         "--max_seconds_per_batch",
+        "--validation_fraction",
+        "--max_train_samples",
+        "--max_eval_samples",
+        "--min_audio_seconds",
         "--auto_resume",
         "--gradient_accumulation_steps",
         "--resume_from_checkpoint",
@@ -184,3 +189,38 @@ def test_features_are_cached_outside_the_corpus_folder_and_reused(corpus_dir, tm
     argv[argv.index("--output_dir") + 1] = str(tmp_path / "b")
     assert main(argv) == 0
     assert files(cache) == cached  # the second run read them back, computed nothing anew
+
+
+LAYOUT_RUNS = {  # layout: (corpus path in the folder written, build-vocab options, finetune split options)
+    "librispeech": (
+        "LibriSpeech",
+        ["--train-split", "train-clean-100"],
+        ["--train_split", "train-clean-100", "--eval_split", "dev-clean"],
+    ),
+    "common_voice": ("", [], ["--max_eval_samples", "1"]),
+    "nemo": ("train_manifest.json", [], ["--validation_fraction", "0.34", "--min_audio_seconds", "0.2"]),
+    "speechbrain": (
+        "",
+        ["--train-split", "train+validation"],
+        ["--train_split", "train+validation", "--max_train_samples", "2"],
+    ),
+}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUT_RUNS))
+def test_build_vocab_then_finetune_on_each_corpus_layout(layout, tmp_path, capsys):
+    from ..data import layout_corpora
+
+    folder = tmp_path / layout
+    getattr(layout_corpora, f"make_{layout}")(folder)
+    below, vocab_options, split_options = LAYOUT_RUNS[layout]
+    corpus = str(folder / below)
+    assert main(["build-vocab", "--corpus", corpus, "--out", str(tmp_path / "vocab"), *vocab_options]) == 0
+    assert f"{corpus}: found {LAYOUTS[layout].split(' (')[0]}: splits " in capsys.readouterr().out
+    out = tmp_path / "ctc"
+    argv = ["finetune", "--corpus", corpus, "--vocab", str(tmp_path / "vocab" / "vocab.json"), "--output_dir"]
+    argv += [str(out), "--max_steps", "2", "--per_device_train_batch_size", "2", "--eval_strategy", "steps"]
+    argv += ["--eval_steps", "2", "--save_strategy", "no", "--use_cpu", "--report_to", "none", "--disable_tqdm", "true"]
+    assert main([*argv, *split_options]) == 0
+    assert (out / "model.safetensors").exists()
+    assert "'eval_wer'" in capsys.readouterr().out  # the eval split was there and evaluated

@@ -10,7 +10,7 @@ import datasets
 import pytest
 
 from hf_asr.training import finetune, make_training_args, pretrain
-from hf_asr.training.inputs import check_ctc_feasible, check_training_args, training_splits
+from hf_asr.training.inputs import check_ctc_feasible, check_training_args, select_splits, training_splits
 
 from .runs import quiet_tiny_config
 from .synthetic import tone_corpus
@@ -58,6 +58,51 @@ def test_splits_are_named_with_the_splits_there(raw_corpus):
         training_splits(empty_dev, "train", "dev", needs_eval=True)
     train, evaluation = training_splits(corpus, "train", "dev", needs_eval=True)
     assert len(train) == len(evaluation) == len(raw_corpus)
+
+
+def _indexed(size: int) -> datasets.Dataset:
+    return datasets.Dataset.from_dict({"index": list(range(size))})
+
+
+def test_split_expressions_join_splits_under_their_given_names():
+    corpus = datasets.DatasetDict({"train": _indexed(3), "validation": _indexed(2), "test": _indexed(1)})
+    chosen = select_splits(corpus, "train+test", "validation")
+    assert list(chosen) == ["train+test", "validation"]  # the other splits are left out
+    assert list(chosen["train+test"]["index"]) == [0, 1, 2, 0]
+    train, evaluation = training_splits(chosen, "train+test", "validation", needs_eval=True)
+    assert (len(train), len(evaluation)) == (4, 2)
+    with pytest.raises(ValueError, match=r"data/x has no split 'dev' \(in 'train\+dev'\); its splits are"):
+        select_splits(corpus, "train+dev", where="data/x")
+    with pytest.raises(ValueError, match=r"no eval split 'dev'; its splits are \['train', 'validation', 'test'\]"):
+        select_splits(corpus, "train", "dev", needs_eval=True)  # all the splits there, not only those kept
+
+
+def test_a_validation_fraction_is_carved_from_train_when_there_is_no_eval_split(caplog):
+    corpus = datasets.DatasetDict({"train": _indexed(20)})
+    with caplog.at_level(logging.INFO, logger="hf_asr.training.inputs"):
+        chosen = select_splits(corpus, "train", "validation", validation_fraction=0.25, seed=3, where="data/x")
+    assert "data/x has no split 'validation': 5 of the 20 'train' utterances (0.25, seed 3)" in caplog.text
+    held_out, kept = list(chosen["validation"]["index"]), list(chosen["train"]["index"])
+    assert len(held_out) == 5 and sorted(held_out + kept) == list(range(20))
+    assert held_out == list(select_splits(corpus, "train", "validation", 0.25, seed=3)["validation"]["index"])
+    assert held_out != list(select_splits(corpus, "train", "validation", 0.25, seed=4)["validation"]["index"])
+    carved = select_splits(_indexed(20), "train", "validation", 0.25)  # a single Dataset gets its eval split too
+    assert [len(carved[name]) for name in ("train", "validation")] == [15, 5]
+    with_eval = datasets.DatasetDict({"train": _indexed(20), "validation": _indexed(2)})
+    with caplog.at_level(logging.WARNING, logger="hf_asr.training.inputs"):
+        assert len(select_splits(with_eval, validation_fraction=0.25)["validation"]) == 2
+    assert "--validation_fraction is ignored" in caplog.text
+    with pytest.raises(ValueError, match=r"validation_fraction must be a number in \(0, 1\), got 1"):
+        select_splits(corpus, validation_fraction=1)
+
+
+def test_max_samples_keep_the_first_utterances_of_train_and_eval():
+    corpus = datasets.DatasetDict({"train": _indexed(10), "validation": _indexed(6)})
+    chosen = select_splits(corpus, max_train_samples=4, max_eval_samples=20)
+    assert list(chosen["train"]["index"]) == [0, 1, 2, 3] and len(chosen["validation"]) == 6
+    assert list(select_splits(_indexed(10), max_train_samples=3)["index"]) == [0, 1, 2]
+    with pytest.raises(ValueError, match="max_eval_samples must be an integer >= 1, got 0"):
+        select_splits(corpus, max_eval_samples=0)
 
 
 def test_evaluation_without_an_eval_split_is_refused_before_training(processor, raw_corpus, tmp_path):
