@@ -41,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="saved dataset, LibriSpeech tree, Common Voice folder, NeMo manifest(s), SpeechBrain CSV(s), audiofolder "
         "or Hub name",
     )
+    vocab.add_argument("--corpus-config", default=None, help="configuration (subset) of a Hub dataset")
     vocab.add_argument("--out", required=True, help="folder for the tokenizer files")
     vocab.add_argument("--text-column", default="text")
     vocab.add_argument("--train-split", default="train", help="split whose characters form the vocabulary (a+b: both)")
@@ -99,7 +100,7 @@ def _build_vocab(args: argparse.Namespace) -> int:
     from .text import find_unknown_characters
     from .vocab import build_tokenizer
 
-    corpus = load_corpus(args.corpus, text_column=args.text_column)
+    corpus = load_corpus(args.corpus, config=args.corpus_config, text_column=args.text_column)
     print(describe_corpus(args.corpus, detect_layout(args.corpus), corpus))
     splits = datasets.DatasetDict(corpus if isinstance(corpus, datasets.DatasetDict) else {args.train_split: corpus})
     train = combine_splits(splits, args.train_split, args.corpus)

@@ -103,6 +103,8 @@ def _open(source: str | Path, layout: str, config: str | None, split: str | None
                 f"{source!r} is not a local folder and could not be loaded as a Hub dataset "
                 f"({type(error).__name__}: {error})"
             ) from error
+    if config is not None:
+        raise CorpusError(f"{source} is a local corpus ({layout}): config={config!r} names a Hub dataset's subset")
     if layout == "audiofolder":
         try:
             return datasets.load_dataset("audiofolder", data_dir=str(path), split=split, streaming=streaming)

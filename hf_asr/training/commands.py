@@ -34,6 +34,9 @@ class CorpusOptions:
             "CSV(s), audiofolder, or Hub name (needs network)."
         }
     )
+    corpus_config: str | None = field(
+        default=None, metadata={"help": "Configuration (subset) of a Hub dataset, as datasets.load_dataset's name."}
+    )
     train_split: str = field(default="train", metadata={"help": "Split to train on; a+b: the two concatenated."})
     eval_split: str | None = field(default="validation", metadata={"help": "Split evaluated every --eval_steps."})
     audio_column: str = field(default="audio", metadata={"help": "Audio column."})
@@ -184,7 +187,9 @@ def _load(options: CorpusOptions, args: TrainingArguments, text_column: str | No
     from .inputs import check_training_args, needs_evaluation, select_splits, training_splits
 
     check_training_args(args)
-    corpus = load_corpus(options.corpus, audio_column=options.audio_column, text_column=text_column)
+    corpus = load_corpus(
+        options.corpus, config=options.corpus_config, audio_column=options.audio_column, text_column=text_column
+    )
     corpus = select_splits(
         corpus,
         options.train_split,

@@ -91,3 +91,18 @@ def test_a_folder_without_audio_or_a_saved_dataset_is_named(tmp_path, content):
         (folder / content).write_text("not audio")
     with pytest.raises(CorpusError, match=r"my_corpus is a folder but not a corpus"):
         load_corpus(folder)
+
+
+def test_a_hub_config_goes_to_load_dataset_and_is_refused_for_a_local_corpus(tiny_corpus_dir, monkeypatch):
+    calls = []
+
+    def fake_load_dataset(name, config=None, **kwargs):
+        calls.append((name, config, kwargs))
+        audio = {"bytes": bytes_of_wav(np.zeros(1600, dtype=np.float32)), "path": "a.wav"}
+        return datasets.Dataset.from_dict({"audio": [audio]}).cast_column("audio", datasets.Audio())
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    load_corpus("someone/speech", config="de", split="train", text_column=None, audio_column="audio")
+    assert calls[0][:2] == ("someone/speech", "de") and calls[0][2]["split"] == "train"
+    with pytest.raises(CorpusError, match=f"{tiny_corpus_dir} is a local corpus .*config='de'"):
+        load_corpus(tiny_corpus_dir, config="de")
