@@ -9,7 +9,7 @@ Modules (imported on first use, so `hf-asr` starts without loading datasets/torc
   speakers  draw_speakers (train and held-out voices), default_voices
   corpus    build_corpus, split_by_sentence
   loading   load_corpus, CorpusError, AudioDecodingError, require_audio_backend
-  batching  DurationBatchSampler
+  batching  DurationBatchSampler, StreamBatches, pack_by_duration
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ _EXPORTS = {
     "CorpusError": "loading",
     "AudioDecodingError": "loading",
     "DurationBatchSampler": "batching",
+    "StreamBatches": "batching",
+    "pack_by_duration": "batching",
 }
 __all__ = sorted(_EXPORTS)
 
