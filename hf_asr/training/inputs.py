@@ -1,6 +1,7 @@
 """Checks of what a training run is given, before any time is spent on it: each error names the input.
 
 - `training_splits`: the train (and eval) split exist and are not empty; an eval strategy has an eval split.
+- `check_stream_steps`: a streamed corpus has no length: the run needs a positive max_steps.
 - `check_step_count`, `check_training_args`: step counts that train something (0 would save an untrained model,
   -2 silently means epochs), batch sizes and accumulation steps of at least 1.
 - `check_ctc_feasible`: transcripts fit their audio (CTC needs a frame per label and one between repeats): an
@@ -31,20 +32,23 @@ EXAMPLES_NAMED = 3  # infeasible utterances listed in a message
 _CHUNK = 1024  # utterances per vectorised feasibility check
 
 
+AnySplit = datasets.Dataset | datasets.IterableDataset
+
+
 def training_splits(
-    corpus: datasets.Dataset | datasets.DatasetDict,
+    corpus: AnySplit | datasets.DatasetDict | datasets.IterableDatasetDict,
     train_split: str = "train",
     eval_split: str | None = "validation",
     needs_eval: bool = False,
     where: str = "the corpus",
-) -> tuple[datasets.Dataset, datasets.Dataset | None]:
-    """(train, eval or None) of `corpus`; a single Dataset is all train.
+) -> tuple[AnySplit, AnySplit | None]:
+    """(train, eval or None) of `corpus`; a single Dataset (or stream) is all train.
 
     Raises ValueError naming `where` and the splits there when the train split is missing or empty, or when
     `needs_eval` (an eval strategy other than "no") and the eval split is missing or empty. Without `needs_eval` a
-    missing eval split gives None.
+    missing eval split gives None. Streamed splits have no length: an empty one is found when it is read.
     """
-    if not isinstance(corpus, datasets.DatasetDict):
+    if not isinstance(corpus, (datasets.DatasetDict, datasets.IterableDatasetDict)):
         if needs_eval:
             raise ValueError(
                 f"{where} is a single dataset without splits, but evaluation is on (eval_strategy): give a "
@@ -61,11 +65,21 @@ def training_splits(
                 f"evaluation is on (eval_strategy) but {where} has no eval split {eval_split!r}; its splits are "
                 f"{list(corpus)}: choose one with --eval_split, or set --eval_strategy no"
             )
-    if len(train) == 0:
+    if isinstance(train, datasets.Dataset) and len(train) == 0:
         raise ValueError(f"the {train_split!r} split of {where} is empty: nothing to train on")
-    if needs_eval and len(evaluation) == 0:
+    if needs_eval and isinstance(evaluation, datasets.Dataset) and len(evaluation) == 0:
         raise ValueError(f"the eval split {eval_split!r} of {where} is empty: nothing to evaluate on")
     return train, evaluation
+
+
+def check_stream_steps(train: AnySplit, args: TrainingArguments) -> None:
+    """ValueError naming max_steps when `train` is a stream and `args.max_steps` is not a positive step count: a
+    stream has no length, so num_train_epochs cannot be turned into steps (transformers refuses it too, later)."""
+    if isinstance(train, datasets.IterableDataset) and args.max_steps <= 0:
+        raise ValueError(
+            f"a streamed corpus has no length: give --max_steps (max_steps=) a positive number of optimizer steps, "
+            f"got {args.max_steps} (num_train_epochs cannot be turned into steps without it)"
+        )
 
 
 def needs_evaluation(args: TrainingArguments) -> bool:
@@ -129,8 +143,9 @@ def check_ctc_feasible(
     Frames come from the `duration` column (or the `input_features` rows) through the feature extractor's
     `num_frames` and the model's `encoder_lengths`. Raises ValueError when no utterance fits, naming how many and
     the first ones; logs a warning naming how many when only some do not (those are skipped in training).
+    A stream is not checked (that would read it all): the CTC trainer skips and counts such utterances.
     """
-    if "labels" not in train.column_names:
+    if not isinstance(train, datasets.Dataset) or "labels" not in train.column_names:
         return
     labels = train.select_columns(["labels"])["labels"]
     mel_frames = _mel_frames(train, feature_extractor)
@@ -196,6 +211,7 @@ def _mel_frames(train: datasets.Dataset, feature_extractor: Any) -> list[int] | 
 __all__ = [
     "training_splits",
     "needs_evaluation",
+    "check_stream_steps",
     "check_step_count",
     "check_training_args",
     "check_resumable",
