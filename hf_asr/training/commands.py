@@ -49,6 +49,13 @@ class CorpusOptions:
     auto_resume: bool = field(
         default=True, metadata={"help": "Resume from the last complete checkpoint in --output_dir if there is one."}
     )
+    streaming: bool = field(
+        default=False,
+        metadata={
+            "help": "Read the corpus as a stream: features and labels are computed as it is read, nothing is cached;"
+            " needs --max_steps (and for finetune --vocab or --processor)."
+        },
+    )
 
     def __post_init__(self) -> None:
         # Checked here, before the corpus is loaded and its features computed.
@@ -169,7 +176,9 @@ def _load(options: CorpusOptions, args: TrainingArguments, text_column: str | No
     from .inputs import check_training_args, needs_evaluation, training_splits
 
     check_training_args(args)
-    corpus = load_corpus(options.corpus, audio_column=options.audio_column, text_column=text_column)
+    corpus = load_corpus(
+        options.corpus, audio_column=options.audio_column, text_column=text_column, streaming=options.streaming
+    )
     training_splits(corpus, options.train_split, options.eval_split, needs_evaluation(args), where=options.corpus)
     return corpus
 
@@ -281,6 +290,11 @@ def _finetune_processor(options: FinetuneOptions, corpus: Any) -> Any:
         saved = TextNormalizer.from_pretrained(Path(options.vocab).parent)
         return LogMelWav2Vec2Processor(
             LogMelFeatureExtractor(), tokenizer_from_vocab(vocab), text_normalizer=normalizer(saved, options.vocab)
+        )
+    if options.streaming:
+        raise ValueError(
+            "--streaming needs --vocab or --processor: building a vocabulary would read the whole stream first "
+            "(hf-asr build-vocab makes one)"
         )
     from ..data.vocab import build_tokenizer
     from .inputs import training_splits
