@@ -1,5 +1,5 @@
 """Training on streamed corpora (`datasets.IterableDataset`): preparation as the stream is read (each example decoded
-once), duration batches from the stream, evaluation on the eval stream, resuming, `--streaming` on the command
+once), duration batches from the stream, evaluation of the eval split, resuming, `--streaming` on the command
 line, and two processes (gloo) each training on its own share of the stream for the same number of steps."""
 
 from __future__ import annotations
@@ -69,8 +69,9 @@ def test_raw_audio_for_the_collator_is_decoded_once(stream, processor, monkeypat
     for module, name in ((loading, "decode_with_datasets"), (audio_module, "read_audio")):
         original = getattr(module, name)
         monkeypatch.setattr(module, name, lambda *a, _f=original, **k: decodes.append(1) or _f(*a, **k))
-    prepared = prepare_dataset(stream["train"], processor.feature_extractor, processor.tokenizer,
-                               precompute_features=False)  # fmt: skip
+    prepared = prepare_dataset(
+        stream["train"], processor.feature_extractor, processor.tokenizer, precompute_features=False
+    )
     rows = list(prepared)
     assert sorted(rows[0]) == ["audio", "duration", "labels"]
     assert rows[0]["duration"] == len(rows[0]["audio"]["array"]) / SAMPLING_RATE
@@ -108,8 +109,9 @@ def _trainer(stream, processor, tmp_path, per_device_batch_size, **settings):
     model = make_ctc_model(processor)
     args = make_training_args(str(tmp_path), 4, per_device_batch_size, device="cpu", disable_tqdm=True)
     prepared = prepare_dataset(stream, processor.feature_extractor, processor.tokenizer)
-    return CTCTrainer(model=model, args=args, data_collator=DataCollatorCTC(processor), train_dataset=prepared,
-                      **settings)  # fmt: skip
+    return CTCTrainer(
+        model=model, args=args, data_collator=DataCollatorCTC(processor), train_dataset=prepared, **settings
+    )
 
 
 def make_ctc_model(processor):
@@ -133,10 +135,20 @@ def test_the_train_loader_reads_duration_batches_from_the_stream_endlessly(strea
     assert [len(b["labels"]) for b in itertools.islice(fixed.get_train_dataloader(), 7)] == [3, 3, 3, 3, 3, 1, 3]
 
 
-def test_finetune_on_a_stream_trains_max_steps_and_evaluates_on_the_eval_stream(stream, processor, tmp_path):
-    _, history = finetune(stream, processor, None, str(tmp_path), max_steps=4, max_seconds_per_batch=3.0,
-                          eval_steps=4, logging_steps=1, device="cpu", config=quiet_tiny_config(),
-                          disable_tqdm=True)  # fmt: skip
+def test_finetune_on_a_stream_trains_max_steps_and_evaluates_the_eval_split(stream, processor, tmp_path):
+    _, history = finetune(
+        stream,
+        processor,
+        None,
+        str(tmp_path),
+        max_steps=4,
+        max_seconds_per_batch=3.0,
+        eval_steps=4,
+        logging_steps=1,
+        device="cpu",
+        config=quiet_tiny_config(),
+        disable_tqdm=True,
+    )
     assert sorted(losses(history)) == [1, 2, 3, 4]
     evaluations = [h for h in history if "eval_wer" in h]
     assert len(evaluations) == 1 and 0 <= evaluations[0]["eval_cer"] and np.isfinite(evaluations[0]["eval_loss"])
@@ -163,8 +175,12 @@ class StopAt(TrainerCallback):
 def test_a_resumed_stream_run_logs_the_losses_of_an_unbroken_one(mode, stream, tmp_path):
     # 17 batches skipped: more than the collator keeps states for, so its state must come from reading them again.
     max_steps, stop = 18, 17
-    settings = dict(corpus=stream if mode == "finetune" else stream["train"], max_seconds_per_batch=3.0,
-                    shuffle_buffer_size=8, save_steps=stop)  # fmt: skip
+    settings = dict(
+        corpus=stream if mode == "finetune" else stream["train"],
+        max_seconds_per_batch=3.0,
+        shuffle_buffer_size=8,
+        save_steps=stop,
+    )
     _, unbroken = run(mode, str(tmp_path / "unbroken"), max_steps, **settings)
     out = tmp_path / "stopped"
     run(mode, str(out), max_steps, callbacks=[StopAt(stop)], **settings)
@@ -232,7 +248,8 @@ def test_two_processes_train_on_their_own_shares_for_the_same_steps(corpus_dir, 
     first, second = (r["trained_on"][: TRAIN_SIZE // 2] for r in reports)
     assert len(set(first)) == len(set(second)) == TRAIN_SIZE // 2
     assert not set(first) & set(second) and len(set(first) | set(second)) == TRAIN_SIZE
-    scores = [[{k: v for k, v in h.items() if k in ("eval_loss", "eval_wer", "eval_cer")} for h in r["eval"]]
-              for r in reports]  # fmt: skip
+    scores = [
+        [{k: v for k, v in h.items() if k in ("eval_loss", "eval_wer", "eval_cer")} for h in r["eval"]] for r in reports
+    ]
     assert scores[0] == scores[1] and len(scores[0]) == 1  # gathered: the same scores on both
     assert [r["predicted"] for r in reports] == [EVAL_SIZE, EVAL_SIZE]  # every eval utterance once
