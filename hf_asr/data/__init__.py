@@ -12,7 +12,7 @@ Modules (imported on first use, so `hf-asr` starts without loading datasets/torc
   layouts   detect_layout, read_layout, describe_corpus, LAYOUTS (LibriSpeech, Common Voice, NeMo, SpeechBrain, ...)
   corpus_errors  DroppedRowsWarning (and the errors above)
   splits    combine_splits ("train+validation")
-  batching  DurationBatchSampler
+  batching  DurationBatchSampler, StreamBatches, pack_by_duration
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ _EXPORTS = {
     "DroppedRowsWarning": "corpus_errors",
     "combine_splits": "splits",
     "DurationBatchSampler": "batching",
+    "StreamBatches": "batching",
+    "pack_by_duration": "batching",
 }
 __all__ = sorted(_EXPORTS)
 

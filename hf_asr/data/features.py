@@ -4,7 +4,8 @@
     prepared = prepare_dataset(corpus, feature_extractor, tokenizer, precompute_features=False)  # per batch
 
 The first gives `input_features` (T_mel, n_mels) rows, read back as numpy arrays; the second keeps the undecoded
-audio (the collators decode it, augment it when training, and compute the features per batch).
+audio (the collators decode it, augment it when training, and compute the features per batch). A streamed corpus
+(`datasets.IterableDataset`) is prepared lazily as it is read, by `stream_features.prepare_stream`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from .text import normalize_transcript, report_unknown_characters, require_trans
 
 DURATION_COLUMN = "duration"
 CACHE_KEY_FILE = "cache_key.json"
-AnyCorpus = datasets.Dataset | datasets.DatasetDict
+AnyCorpus = datasets.Dataset | datasets.DatasetDict | datasets.IterableDataset | datasets.IterableDatasetDict
 
 
 def prepare_dataset(
@@ -60,9 +61,16 @@ def prepare_dataset(
     fingerprint and the step's settings), so a second run, or the other processes of a distributed run after the
     main one (`TrainingArguments.main_process_first`), read them instead of computing them again. None: datasets'
     default, beside the corpus' own Arrow files for a saved corpus (in the user's corpus folder).
+
+    A streamed corpus (IterableDataset or IterableDatasetDict) comes back as a stream prepared lazily, each example
+    decoded once as it is read (see `stream_features`): no cache (`cache_dir` unused), no `num_proc` (the
+    DataLoader's workers read the stream), transcripts checked as they come.
     """
-    if not isinstance(corpus, (datasets.Dataset, datasets.DatasetDict)):
-        raise TypeError(f"corpus must be a datasets.Dataset or DatasetDict, got {type(corpus).__name__}")
+    if not isinstance(corpus, AnyCorpus):
+        raise TypeError(
+            f"corpus must be a datasets.Dataset, DatasetDict, IterableDataset or IterableDatasetDict, got "
+            f"{type(corpus).__name__}"
+        )
     if not hasattr(feature_extractor, "sampling_rate"):
         raise TypeError(
             f"feature_extractor must be a feature extractor (LogMelFeatureExtractor), got {feature_extractor!r}"
@@ -73,8 +81,8 @@ def prepare_dataset(
         raise ValueError(f"min_seconds={min_seconds!r}: expected a number of seconds >= 0, or None for no limit")
     if min_seconds is not None and max_seconds is not None and min_seconds > max_seconds:
         raise ValueError(f"min_seconds={min_seconds} is above max_seconds={max_seconds}: every utterance would go")
-    if isinstance(corpus, datasets.DatasetDict):
-        return datasets.DatasetDict(
+    if isinstance(corpus, (datasets.DatasetDict, datasets.IterableDatasetDict)):
+        return type(corpus)(
             {
                 name: prepare_dataset(
                     split,
@@ -93,6 +101,25 @@ def prepare_dataset(
                 for name, split in corpus.items()
             }
         )
+    if isinstance(corpus, datasets.IterableDataset):
+        if num_proc is not None:
+            raise ValueError(
+                f"num_proc={num_proc} (--preprocessing_num_workers) does not apply to a streamed corpus, which is "
+                "prepared as it is read: use the DataLoader's workers (--dataloader_num_workers)"
+            )
+        from .stream_features import prepare_stream
+
+        return prepare_stream(
+            corpus,
+            feature_extractor,
+            tokenizer,
+            audio_column,
+            text_column,
+            _normalizer(normalize_text),
+            max_seconds,
+            precompute_features,
+            unknown_characters,
+        )
     if "input_features" in corpus.column_names:
         if tokenizer is not None and "labels" not in corpus.column_names:
             raise ValueError("the corpus has input_features but no labels: prepare it again with its text column")
@@ -101,10 +128,7 @@ def prepare_dataset(
         raise ValueError(f"no audio column {audio_column!r} in the corpus; its columns are {corpus.column_names}")
     if tokenizer is not None and text_column not in corpus.column_names:
         raise ValueError(f"no text column {text_column!r} in the corpus; its columns are {corpus.column_names}")
-    if callable(normalize_text):
-        normalize = normalize_text
-    else:
-        normalize = normalize_transcript if normalize_text else (lambda text: text)
+    normalize = _normalizer(normalize_text)
     if tokenizer is not None:
         _check_transcripts(corpus, text_column, normalize, tokenizer, unknown_characters)
     steps = _with_features if precompute_features else _with_audio
@@ -115,6 +139,16 @@ def prepare_dataset(
         where = cached.file_for(prepared, "filter", low, high)
         prepared = prepared.filter(lambda d: low <= d <= high, input_columns=DURATION_COLUMN, **where)
     return prepared
+
+
+def _normalizer(normalize_text: bool | Callable[[str], str]) -> Callable[[str], str]:
+    if callable(normalize_text):
+        return normalize_text
+    return normalize_transcript if normalize_text else _unchanged
+
+
+def _unchanged(text: str) -> str:
+    return text
 
 
 @dataclass(frozen=True)
@@ -146,7 +180,7 @@ def _check_transcripts(corpus, text_column, normalize, tokenizer, unknown_charac
         report_unknown_characters(normalized, alphabet, unknown_characters, where=f"column {text_column!r}")
 
 
-def _checked_audio(value: Any, rate: int, index: int, column: str) -> np.ndarray:
+def checked_audio(value: Any, rate: int, index: int, column: str) -> np.ndarray:
     where = f"sample {index} in column {column!r}"
     array, sampling_rate = audio_array(value, where)
     if sampling_rate is not None and sampling_rate != rate:
@@ -157,7 +191,7 @@ def _checked_audio(value: Any, rate: int, index: int, column: str) -> np.ndarray
     return array
 
 
-def _features(feature_extractor: Any, arrays: list[np.ndarray], indices: list[int], column: str) -> list:
+def extract_features(feature_extractor: Any, arrays: list[np.ndarray], indices: list[int], column: str) -> list:
     """The extractor's features of one batch; an error names the corpus sample, not the position in the batch."""
     try:
         return feature_extractor(arrays, sampling_rate=feature_extractor.sampling_rate, padding=False)["input_features"]
@@ -170,12 +204,28 @@ def _features(feature_extractor: Any, arrays: list[np.ndarray], indices: list[in
         raise
 
 
+def prepared_features(feature_extractor: Any, labelled: bool, audio: Any | None = None) -> datasets.Features:
+    """The columns of prepared examples: `input_features` (or `audio`, when its feature is given), `duration` and,
+    when `labelled`, `labels`."""
+    # Array2D: read in numpy format (the trainers' loaders do), a (T, n_mels) row comes back as one array (~1 ms
+    # for 15 s of audio) instead of nested lists (~9 ms).
+    columns: dict[str, Any] = (
+        {"input_features": datasets.Array2D(shape=(None, feature_extractor.feature_size), dtype="float32")}
+        if audio is None
+        else {"audio": audio}
+    )
+    columns[DURATION_COLUMN] = datasets.Value("float64")
+    if labelled:
+        columns["labels"] = datasets.List(datasets.Value("int64"))
+    return datasets.Features(columns)
+
+
 def _with_features(corpus, feature_extractor, tokenizer, audio_column, text_column, normalize, cached: CachedMap):
     rate = feature_extractor.sampling_rate
 
     def convert(batch: dict[str, list], indices: list[int]) -> dict[str, list]:
-        arrays = [_checked_audio(value, rate, i, audio_column) for value, i in zip(batch[audio_column], indices)]
-        features = _features(feature_extractor, arrays, indices, audio_column)
+        arrays = [checked_audio(value, rate, i, audio_column) for value, i in zip(batch[audio_column], indices)]
+        features = extract_features(feature_extractor, arrays, indices, audio_column)
         out = {
             "input_features": [np.asarray(f, dtype=np.float32) for f in features],
             DURATION_COLUMN: [len(a) / rate for a in arrays],
@@ -184,14 +234,6 @@ def _with_features(corpus, feature_extractor, tokenizer, audio_column, text_colu
             out["labels"] = [tokenizer(normalize(text)).input_ids for text in batch[text_column]]
         return out
 
-    # Array2D: read in numpy format (the trainers' loaders do), a (T, n_mels) row comes back as one array (~1 ms
-    # for 15 s of audio) instead of nested lists (~9 ms).
-    columns = {
-        "input_features": datasets.Array2D(shape=(None, feature_extractor.feature_size), dtype="float32"),
-        DURATION_COLUMN: datasets.Value("float64"),
-    }
-    if tokenizer is not None:
-        columns["labels"] = datasets.List(datasets.Value("int64"))
     return cached(
         corpus,
         convert,
@@ -199,7 +241,7 @@ def _with_features(corpus, feature_extractor, tokenizer, audio_column, text_colu
         batched=True,
         batch_size=32,
         remove_columns=corpus.column_names,
-        features=datasets.Features(columns),
+        features=prepared_features(feature_extractor, tokenizer is not None),
         desc="log-mel features",
     )
 
@@ -214,7 +256,7 @@ def _with_audio(corpus, feature_extractor, tokenizer, audio_column, text_column,
         rate = feature_extractor.sampling_rate
         corpus = cached(
             corpus,
-            lambda value, i: {DURATION_COLUMN: len(_checked_audio(value, rate, i, audio_column)) / rate},
+            lambda value, i: {DURATION_COLUMN: len(checked_audio(value, rate, i, audio_column)) / rate},
             input_columns="audio",
             with_indices=True,
             desc="durations",

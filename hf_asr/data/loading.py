@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 FFMPEG_DEBIAN_PACKAGES = "libavcodec59 libavformat59 libavutil57 libswresample4 libswscale6 libavdevice59 libavfilter8"
 
+STREAM_SHARDS = 64  # shards of a saved corpus read as a stream: a multiple of any usual process count
+
 AnyDataset = datasets.Dataset | datasets.DatasetDict | datasets.IterableDataset | datasets.IterableDatasetDict
 
 
@@ -119,9 +121,15 @@ def _open(source: str | Path, layout: str, config: str | None, split: str | None
         corpus = corpus[split]
     if streaming:
         if isinstance(corpus, datasets.DatasetDict):
-            return datasets.IterableDatasetDict({k: v.to_iterable_dataset() for k, v in corpus.items()})
-        return corpus.to_iterable_dataset()
+            return datasets.IterableDatasetDict({k: _as_stream(v) for k, v in corpus.items()})
+        return _as_stream(corpus)
     return corpus
+
+
+def _as_stream(dataset: datasets.Dataset) -> datasets.IterableDataset:
+    """The saved split as a stream in STREAM_SHARDS shards (in order): with a single shard, every DDP process and
+    DataLoader worker would read and decode the whole stream to keep its share of it."""
+    return dataset.to_iterable_dataset(num_shards=max(1, min(STREAM_SHARDS, len(dataset))))
 
 
 def _check_columns(dataset: datasets.Dataset | datasets.IterableDataset, columns: list[str], where: str) -> None:

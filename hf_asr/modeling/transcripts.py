@@ -63,16 +63,16 @@ def check_transcripts(texts: Iterable[str], alphabet: Iterable[str]) -> None:
 
 
 def report_unknown_characters(
-    texts: Iterable[str], alphabet: Iterable[str], policy: str = "warn", where: str = ""
+    texts: Iterable[str], alphabet: Iterable[str], policy: str = "warn", where: str = "", start: int = 0
 ) -> collections.Counter[str]:
     """Warn (`policy="warn"`, an `UnknownCharactersWarning`), raise (`"raise"`, `UnknownCharactersError`) or stay
     quiet (`"ignore"`) when `texts` hold characters outside `alphabet`; returns their counts either way.
 
-    `where` (e.g. "column 'text'") is added to the message.
+    `where` (e.g. "column 'text'") is added to the message; `start` is the sample number of the first text.
     """
     if policy not in UNKNOWN_CHARACTER_POLICIES:
         raise ValueError(f"unknown_characters={policy!r}: expected one of {UNKNOWN_CHARACTER_POLICIES}")
-    counts, first_index = _scan(texts, alphabet)
+    counts, first_index = _scan(texts, alphabet, start)
     if not counts or policy == "ignore":
         return counts
     lines = [
@@ -100,11 +100,13 @@ def tokenizer_alphabet(tokenizer: Any) -> list[str] | None:
     return [token for token in tokenizer.get_vocab() if len(token) == 1 and token != delimiter]
 
 
-def _scan(texts: Iterable[str], alphabet: Iterable[str]) -> tuple[collections.Counter[str], dict[str, int]]:
+def _scan(
+    texts: Iterable[str], alphabet: Iterable[str], start: int = 0
+) -> tuple[collections.Counter[str], dict[str, int]]:
     known = set(alphabet) | {" "}
     counts: collections.Counter[str] = collections.Counter()
     first_index: dict[str, int] = {}
-    for index, text in enumerate(texts):
+    for index, text in enumerate(texts, start):
         for char in require_transcript(text, index):
             if char not in known:
                 counts[char] += 1

@@ -8,6 +8,12 @@
   ahead), and restored on resume before the first batch is drawn. Evaluation uses `collator.eval_copy()`, so it
   never advances the training stream.
 - Batching by total audio duration (`max_seconds_per_batch`), through `hf_asr.data.batching.DurationBatchSampler`.
+- Streamed corpora (`datasets.IterableDataset`, see `streams`): each process reads its own share of the train
+  stream in `StreamBatches` (duration batches over a buffer of `shuffle_buffer_size` examples, or the per-device
+  batch size), endlessly (`max_steps` is required); an eval stream is read into memory at the first evaluation
+  (`streams.materialised`: small, decoded once, evaluated as a Dataset by every process). A resumed run reads the
+  stream again up to its checkpoint (the Trainer skips those batches, `ignore_data_skip=False`): the collator
+  starts afresh and meets the same batches again, so it stands where it stood at the checkpoint.
 - A time budget (`time_budget=TimeBudget(seconds)`): the learning rate follows elapsed time as well as steps, and
   training stops when the budget is spent (see `time_budget`).
 - Extra training statistics (added by subclasses with `_record`) averaged over the logging interval and across
@@ -22,14 +28,18 @@ import shutil
 from functools import partial
 from typing import Any
 
+import datasets
 import torch
 from datasets import Array2D
 from torch.utils.data import DataLoader
+from transformers.trainer import TRAINER_STATE_NAME
+from transformers.trainer_callback import TrainerState
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint, rotate_checkpoints, seed_worker
 
 from ..data.features import DURATION_COLUMN
 from ..modeling.atomic_write import recover_folders_in, replace_folder
 from .inputs import check_resumable
+from .streams import materialised, process_local_loader, process_share
 from .time_budget import TimeBudget, TimeBudgetCallback
 
 logger = logging.getLogger(__name__)
@@ -58,9 +68,11 @@ class HfAsrTrainerMixin:
         max_seconds_per_batch: float | None = None,
         duration_column: str = DURATION_COLUMN,
         time_budget: TimeBudget | None = None,
+        shuffle_buffer_size: int = 1000,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.shuffle_buffer_size = shuffle_buffer_size
         self.time_budget = time_budget
         if time_budget is not None:
             self.add_callback(TimeBudgetCallback(time_budget))
@@ -92,7 +104,12 @@ class HfAsrTrainerMixin:
             logger.warning("No complete checkpoint in %s: training from the start.", self.args.output_dir)
         if checkpoint is not None:
             check_resumable(checkpoint, self.args)
-            self._load_collator_state(checkpoint)
+            if isinstance(self.train_dataset, datasets.IterableDataset) and not self.args.ignore_data_skip:
+                # The Trainer skips the batches trained on by reading them again, through the collator.
+                global_step = TrainerState.load_from_json(os.path.join(checkpoint, TRAINER_STATE_NAME)).global_step
+                self._batches_consumed = global_step * self.args.gradient_accumulation_steps
+            else:
+                self._load_collator_state(checkpoint)
         return super().train(checkpoint, *args, **kwargs)
 
     def _load_collator_state(self, checkpoint: str) -> None:
@@ -131,11 +148,19 @@ class HfAsrTrainerMixin:
         finally:
             self.data_collator = training_collator
 
-    def get_eval_dataloader(self, *args: Any, **kwargs: Any) -> DataLoader:
-        return self._with_eval_collator(super().get_eval_dataloader, *args, **kwargs)
+    def get_eval_dataloader(self, eval_dataset: Any = None) -> DataLoader:
+        if eval_dataset is None and isinstance(self.eval_dataset, datasets.IterableDataset):
+            self.eval_dataset = materialised(self.eval_dataset)  # read once, kept for the next evaluations
+        elif isinstance(eval_dataset, str) and isinstance(self.eval_dataset[eval_dataset], datasets.IterableDataset):
+            self.eval_dataset[eval_dataset] = materialised(self.eval_dataset[eval_dataset])
+        elif isinstance(eval_dataset, datasets.IterableDataset):
+            eval_dataset = materialised(eval_dataset)
+        return self._with_eval_collator(super().get_eval_dataloader, eval_dataset)
 
-    def get_test_dataloader(self, *args: Any, **kwargs: Any) -> DataLoader:
-        return self._with_eval_collator(super().get_test_dataloader, *args, **kwargs)
+    def get_test_dataloader(self, test_dataset: Any) -> DataLoader:
+        if isinstance(test_dataset, datasets.IterableDataset):
+            test_dataset = materialised(test_dataset)
+        return self._with_eval_collator(super().get_test_dataloader, test_dataset)
 
     # ---- atomic checkpoints ----------------------------------------------------------------------------------
     def _get_output_dir(self, trial: Any) -> str:
@@ -208,18 +233,16 @@ class HfAsrTrainerMixin:
             dataset = dataset.with_format("numpy", columns=["input_features"], output_all_columns=True)
         return dataset
 
-    # ---- duration batching -----------------------------------------------------------------------------------
+    # ---- duration batching and streams ----------------------------------------------------------------------
     def get_train_dataloader(self) -> DataLoader:
+        dataset = self.train_dataset
+        if isinstance(dataset, datasets.IterableDataset):
+            return self._stream_train_dataloader(dataset)
         if not self.max_seconds_per_batch:
             return super().get_train_dataloader()
-        dataset = self.train_dataset
         if dataset is None:
             raise ValueError("Trainer: training requires a train_dataset.")
-        if self.duration_column not in getattr(dataset, "column_names", ()):
-            raise ValueError(
-                f"max_seconds_per_batch needs a {self.duration_column!r} column (seconds of audio per example) in the "
-                "train dataset; hf_asr.data.features.prepare_dataset adds it."
-            )
+        self._require_duration_column(getattr(dataset, "column_names", ()))
         from ..data.batching import DurationBatchSampler
 
         durations = [float(d) for d in dataset[self.duration_column]]
@@ -233,17 +256,48 @@ class HfAsrTrainerMixin:
         )
         dataset = self._remove_unused_columns(dataset, description="training")
         loader = DataLoader(
-            dataset,
-            batch_sampler=batch_sampler,
-            collate_fn=self.data_collator,
-            num_workers=self.args.dataloader_num_workers,
-            pin_memory=self.args.dataloader_pin_memory,
-            persistent_workers=self.args.dataloader_persistent_workers and self.args.dataloader_num_workers > 0,
-            worker_init_fn=partial(
-                seed_worker, num_workers=self.args.dataloader_num_workers, rank=self.args.process_index
-            ),
+            dataset, batch_sampler=batch_sampler, collate_fn=self.data_collator, **self._loader_settings()
         )
         return self.accelerator.prepare(loader)
+
+    def _stream_train_dataloader(self, stream: datasets.IterableDataset) -> DataLoader:
+        from ..data.batching import StreamBatches
+
+        share = process_share(stream, self.args.process_index, self.args.world_size)
+        if self.max_seconds_per_batch and share.column_names is not None:
+            self._require_duration_column(share.column_names)
+        batches = StreamBatches(
+            share,
+            max_seconds_per_batch=self.max_seconds_per_batch or None,
+            batch_size=None if self.max_seconds_per_batch else self._train_batch_size,
+            buffer_size=self.shuffle_buffer_size,
+            seed=self.args.data_seed or self.args.seed,
+            duration_column=self.duration_column,
+        )
+        loader = DataLoader(
+            batches,
+            batch_size=None,  # StreamBatches yields the lists of examples to collate
+            collate_fn=self._get_collator_with_removed_columns(self.data_collator, description="training"),
+            **self._loader_settings(),
+        )
+        return process_local_loader(loader, self.accelerator)
+
+    def _require_duration_column(self, column_names: Any) -> None:
+        if self.duration_column not in (column_names or ()):
+            raise ValueError(
+                f"max_seconds_per_batch needs a {self.duration_column!r} column (seconds of audio per example) in the "
+                "train dataset; hf_asr.data.features.prepare_dataset adds it."
+            )
+
+    def _loader_settings(self) -> dict[str, Any]:
+        """The training DataLoader's settings from the TrainingArguments (workers, seeded; pinned memory)."""
+        workers = self.args.dataloader_num_workers
+        return dict(
+            num_workers=workers,
+            pin_memory=self.args.dataloader_pin_memory,
+            persistent_workers=self.args.dataloader_persistent_workers and workers > 0,
+            worker_init_fn=partial(seed_worker, num_workers=workers, rank=self.args.process_index),
+        )
 
     # ---- extra statistics ------------------------------------------------------------------------------------
     def _record(self, name: str, value: torch.Tensor | float, weight: torch.Tensor | float = 1.0) -> None:

@@ -63,6 +63,13 @@ class CorpusOptions:
     auto_resume: bool = field(
         default=True, metadata={"help": "Resume from the last complete checkpoint in --output_dir if there is one."}
     )
+    streaming: bool = field(
+        default=False,
+        metadata={
+            "help": "Read the corpus as a stream: features and labels are computed as it is read, nothing is cached;"
+            " needs --max_steps (and for finetune --vocab or --processor)."
+        },
+    )
 
     def __post_init__(self) -> None:
         # Checked here, before the corpus is loaded and its features computed.
@@ -188,7 +195,11 @@ def _load(options: CorpusOptions, args: TrainingArguments, text_column: str | No
 
     check_training_args(args)
     corpus = load_corpus(
-        options.corpus, config=options.corpus_config, audio_column=options.audio_column, text_column=text_column
+        options.corpus,
+        config=options.corpus_config,
+        audio_column=options.audio_column,
+        text_column=text_column,
+        streaming=options.streaming,
     )
     corpus = select_splits(
         corpus,
@@ -313,6 +324,11 @@ def _finetune_processor(options: FinetuneOptions, corpus: Any) -> Any:
         saved = TextNormalizer.from_pretrained(Path(options.vocab).parent)
         return LogMelWav2Vec2Processor(
             LogMelFeatureExtractor(), tokenizer_from_vocab(vocab), text_normalizer=normalizer(saved, options.vocab)
+        )
+    if options.streaming:
+        raise ValueError(
+            "--streaming needs --vocab or --processor: building a vocabulary would read the whole stream first "
+            "(hf-asr build-vocab makes one)"
         )
     from ..data.vocab import build_tokenizer
     from .inputs import training_splits

@@ -3,6 +3,7 @@
 - `select_splits`: the splits a run uses: split expressions ("train+validation"), an eval split carved from train
   (`validation_fraction`), the first N utterances (`max_train_samples`, `max_eval_samples`).
 - `training_splits`: the train (and eval) split exist and are not empty; an eval strategy has an eval split.
+- `check_stream_steps`: a streamed corpus has no length: the run needs a positive max_steps.
 - `check_step_count`, `check_training_args`: step counts that train something (0 would save an untrained model,
   -2 silently means epochs), batch sizes and accumulation steps of at least 1.
 - `check_ctc_feasible`: transcripts fit their audio (CTC needs a frame per label and one between repeats): an
@@ -35,7 +36,7 @@ _CHUNK = 1024  # utterances per vectorised feasibility check
 
 
 def select_splits(
-    corpus: datasets.Dataset | datasets.DatasetDict,
+    corpus: datasets.Dataset | datasets.DatasetDict | datasets.IterableDataset | datasets.IterableDatasetDict,
     train_split: str = "train",
     eval_split: str | None = "validation",
     validation_fraction: float | None = None,
@@ -52,14 +53,16 @@ def select_splits(
     - `validation_fraction`: when the corpus has no `eval_split`, that fraction of train becomes it
       (`train_test_split`, seeded with `seed`), logged; ignored with a warning when the corpus has one.
     - `max_train_samples`, `max_eval_samples`: only the first N utterances (`select(range(N))`, as transformers'
-      run_speech_recognition_ctc.py), after the carving.
+      run_speech_recognition_ctc.py, or `take(N)` of a stream), after the carving.
+    Streams (IterableDatasetDict) are selected the same way, but cannot be carved: their length is unknown.
     CorpusError (a ValueError) naming `where` and the splits there for a missing split, or (with `needs_eval`: an
     eval strategy is on) for a missing eval split; ValueError for a bad number.
     """
     check_optional("validation_fraction", validation_fraction, OPEN_FRACTION)
     check_optional("max_train_samples", max_train_samples, COUNT)
     check_optional("max_eval_samples", max_eval_samples, COUNT)
-    if isinstance(corpus, datasets.DatasetDict):
+    splits = isinstance(corpus, (datasets.DatasetDict, datasets.IterableDatasetDict))
+    if splits:
         train = combine_splits(corpus, train_split, where)
         named = eval_split is not None and (eval_split in corpus or any(p in corpus for p in split_parts(eval_split)))
         evaluation = combine_splits(corpus, eval_split, where) if named else None
@@ -70,24 +73,38 @@ def select_splits(
     elif evaluation is None and validation_fraction is not None:
         if eval_split is None:
             raise ValueError("validation_fraction carves an eval split from train, but eval_split is None: name it")
+        if isinstance(train, datasets.IterableDataset):
+            raise ValueError(
+                f"validation_fraction cannot carve an eval split from a stream ({where} has no split {eval_split!r}):"
+                " name an eval split with --eval_split, or train without --streaming"
+            )
         train, evaluation = _carve(train, validation_fraction, seed, train_split, where)
         logger.info(
             "%s has no split %r: %d of the %d %r utterances (%g, seed %d) are held out as it",
             where, eval_split, len(evaluation), len(evaluation) + len(train), train_split, validation_fraction, seed,
         )  # fmt: skip
-    elif evaluation is None and needs_eval and isinstance(corpus, datasets.DatasetDict):
+    elif evaluation is None and needs_eval and splits:
         raise _no_eval_split(corpus, eval_split, where)  # named here, while the splits there are all known
     if evaluation is not None and set(split_parts(train_split)) & set(split_parts(eval_split)):
         logger.warning(
             "the eval split %r is part of the train split %r: evaluation sees training data", eval_split, train_split
         )
     if max_train_samples is not None:
-        train = train.select(range(min(max_train_samples, len(train))))
+        train = _first(train, max_train_samples)
     if max_eval_samples is not None and evaluation is not None:
-        evaluation = evaluation.select(range(min(max_eval_samples, len(evaluation))))
-    if evaluation is None and not isinstance(corpus, datasets.DatasetDict):
+        evaluation = _first(evaluation, max_eval_samples)
+    if evaluation is None and not splits:
         return train
-    return datasets.DatasetDict({train_split: train, **({eval_split: evaluation} if evaluation is not None else {})})
+    chosen = {train_split: train, **({eval_split: evaluation} if evaluation is not None else {})}
+    if isinstance(train, datasets.IterableDataset):
+        return datasets.IterableDatasetDict(chosen)
+    return datasets.DatasetDict(chosen)
+
+
+def _first(split: datasets.Dataset | datasets.IterableDataset, count: int) -> Any:
+    if isinstance(split, datasets.IterableDataset):
+        return split.take(count)
+    return split.select(range(min(count, len(split))))
 
 
 def _no_eval_split(corpus: datasets.DatasetDict, eval_split: str | None, where: str) -> ValueError:
@@ -111,20 +128,23 @@ def _carve(
     return parts["train"], parts["test"]
 
 
+AnySplit = datasets.Dataset | datasets.IterableDataset
+
+
 def training_splits(
-    corpus: datasets.Dataset | datasets.DatasetDict,
+    corpus: AnySplit | datasets.DatasetDict | datasets.IterableDatasetDict,
     train_split: str = "train",
     eval_split: str | None = "validation",
     needs_eval: bool = False,
     where: str = "the corpus",
-) -> tuple[datasets.Dataset, datasets.Dataset | None]:
-    """(train, eval or None) of `corpus`; a single Dataset is all train.
+) -> tuple[AnySplit, AnySplit | None]:
+    """(train, eval or None) of `corpus`; a single Dataset (or stream) is all train.
 
     Raises ValueError naming `where` and the splits there when the train split is missing or empty, or when
     `needs_eval` (an eval strategy other than "no") and the eval split is missing or empty. Without `needs_eval` a
-    missing eval split gives None.
+    missing eval split gives None. Streamed splits have no length: an empty one is found when it is read.
     """
-    if not isinstance(corpus, datasets.DatasetDict):
+    if not isinstance(corpus, (datasets.DatasetDict, datasets.IterableDatasetDict)):
         if needs_eval:
             raise ValueError(
                 f"{where} is a single dataset without splits, but evaluation is on (eval_strategy): give a "
@@ -139,11 +159,21 @@ def training_splits(
         evaluation = corpus[eval_split] if eval_split and eval_split in corpus else None
         if needs_eval and evaluation is None:
             raise _no_eval_split(corpus, eval_split, where)
-    if len(train) == 0:
+    if isinstance(train, datasets.Dataset) and len(train) == 0:
         raise ValueError(f"the {train_split!r} split of {where} is empty: nothing to train on")
-    if needs_eval and len(evaluation) == 0:
+    if needs_eval and isinstance(evaluation, datasets.Dataset) and len(evaluation) == 0:
         raise ValueError(f"the eval split {eval_split!r} of {where} is empty: nothing to evaluate on")
     return train, evaluation
+
+
+def check_stream_steps(train: AnySplit, args: TrainingArguments) -> None:
+    """ValueError naming max_steps when `train` is a stream and `args.max_steps` is not a positive step count: a
+    stream has no length, so num_train_epochs cannot be turned into steps (transformers refuses it too, later)."""
+    if isinstance(train, datasets.IterableDataset) and args.max_steps <= 0:
+        raise ValueError(
+            f"a streamed corpus has no length: give --max_steps (max_steps=) a positive number of optimizer steps, "
+            f"got {args.max_steps} (num_train_epochs cannot be turned into steps without it)"
+        )
 
 
 def needs_evaluation(args: TrainingArguments) -> bool:
@@ -207,8 +237,9 @@ def check_ctc_feasible(
     Frames come from the `duration` column (or the `input_features` rows) through the feature extractor's
     `num_frames` and the model's `encoder_lengths`. Raises ValueError when no utterance fits, naming how many and
     the first ones; logs a warning naming how many when only some do not (those are skipped in training).
+    A stream is not checked (that would read it all): the CTC trainer skips and counts such utterances.
     """
-    if "labels" not in train.column_names:
+    if not isinstance(train, datasets.Dataset) or "labels" not in train.column_names:
         return
     labels = train.select_columns(["labels"])["labels"]
     mel_frames = _mel_frames(train, feature_extractor)
@@ -275,6 +306,7 @@ __all__ = [
     "select_splits",
     "training_splits",
     "needs_evaluation",
+    "check_stream_steps",
     "check_step_count",
     "check_training_args",
     "check_resumable",

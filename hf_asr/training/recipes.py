@@ -5,6 +5,8 @@
 
 `corpus` is a `datasets` Dataset or DatasetDict (train split "train", eval split "validation") with an audio column
 and, for fine-tuning, a text column; or one already passed through `hf_asr.data.features.prepare_dataset`.
+A streamed corpus (IterableDataset or IterableDatasetDict, e.g. `load_corpus(..., streaming=True)`) is prepared as
+it is read and needs `max_steps`; see `hf_asr.training.streams` for how processes share it and evaluate on it.
 With `augmentation` (an `AugmentationSettings`), features are computed per batch from the audio, after the seeded
 waveform augmentation of training batches.
 """
@@ -30,6 +32,7 @@ from .ctc_trainer import CTCTrainer
 from .inputs import (
     check_ctc_feasible,
     check_step_count,
+    check_stream_steps,
     check_training_args,
     load_pretrained,
     needs_evaluation,
@@ -41,7 +44,7 @@ from .time_budget import TimeBudget
 
 logger = logging.getLogger(__name__)
 
-AnyCorpus = datasets.Dataset | datasets.DatasetDict
+AnyCorpus = datasets.Dataset | datasets.DatasetDict | datasets.IterableDataset | datasets.IterableDatasetDict
 
 
 # ---- arguments ---------------------------------------------------------------------------------------------------
@@ -93,7 +96,8 @@ def _run_arguments(
         check_step_count(args[1])
         training_args = make_training_args(*args, **settings)
     check_training_args(training_args)
-    training_splits(*splits, needs_evaluation(training_args))
+    train, _ = training_splits(*splits, needs_evaluation(training_args))
+    check_stream_steps(train, training_args)
     set_seed(training_args.seed)
     return training_args
 
@@ -126,6 +130,7 @@ def pretrain(
     eval_split: str | None = "validation",
     augmentation: AugmentationSettings | None = None,
     time_budget: TimeBudget | None = None,
+    shuffle_buffer_size: int = 1000,
     training_args: TrainingArguments | None = None,
     **training_kwargs: Any,
 ) -> tuple[LogMelWav2Vec2ForPreTraining, list[dict[str, float]]]:
@@ -137,6 +142,8 @@ def pretrain(
     max_seconds_per_batch: batch by total audio seconds (per device) instead of `per_device_batch_size`.
     augmentation: seeded waveform augmentation of training batches (features are then computed per batch).
     time_budget: a `TimeBudget`: the learning rate follows elapsed time too, and training stops when it is spent.
+    shuffle_buffer_size: with a streamed corpus and `max_seconds_per_batch`, examples read at a time, sorted by
+        duration and packed into batches, whose order is then shuffled (more: less padding, more memory).
     resume_from_checkpoint: a checkpoint folder, or True/"auto" for the last one in `output_dir`.
     training_args: full TrainingArguments (then output_dir, max_steps, learning_rate, ... here are ignored);
         otherwise they are built by `make_training_args` with `training_kwargs` as extra fields.
@@ -189,6 +196,7 @@ def pretrain(
         callbacks=[GumbelTemperatureCallback(), collapse, *callbacks],
         max_seconds_per_batch=max_seconds_per_batch,
         time_budget=time_budget,
+        shuffle_buffer_size=shuffle_buffer_size,
     )
     trainer.train(resume_from_checkpoint=resume_from_checkpoint)
     _save_final(trainer, feature_extractor)
@@ -250,6 +258,7 @@ def finetune(
     eval_split: str | None = "validation",
     augmentation: AugmentationSettings | None = None,
     time_budget: TimeBudget | None = None,
+    shuffle_buffer_size: int = 1000,
     training_args: TrainingArguments | None = None,
     **training_kwargs: Any,
 ) -> tuple[LogMelWav2Vec2ForCTC, list[dict[str, float]]]:
@@ -303,6 +312,7 @@ def finetune(
         callbacks=list(callbacks),
         max_seconds_per_batch=max_seconds_per_batch,
         time_budget=time_budget,
+        shuffle_buffer_size=shuffle_buffer_size,
     )
     trainer.train(resume_from_checkpoint=resume_from_checkpoint)
     _save_final(trainer, processor)

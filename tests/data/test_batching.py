@@ -1,10 +1,11 @@
+import itertools
 import random
 
 import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from hf_asr.data.batching import DurationBatchSampler
+from hf_asr.data.batching import DurationBatchSampler, StreamBatches
 
 
 def _durations(n: int = 500, seed: int = 0) -> list[float]:
@@ -94,3 +95,55 @@ def test_invalid_inputs_are_named():
         DurationBatchSampler([1.0, float("nan")], 20.0)
     with pytest.raises(ValueError, match="rank 2"):
         DurationBatchSampler([1.0], 20.0, num_replicas=2, rank=2)
+
+
+# ---- StreamBatches: the same packing over buffers of a stream ----------------------------------------------------
+def _stream(durations: list[float]) -> list[dict]:
+    return [{"id": i, "duration": d} for i, d in enumerate(durations)]
+
+
+def _ids(batches) -> list[list[int]]:
+    return [[example["id"] for example in batch] for batch in batches]
+
+
+def test_stream_batches_pack_a_buffer_as_the_sampler_packs_the_corpus():
+    durations = _durations(200)
+    unshuffled = list(DurationBatchSampler(durations, 40.0, num_buckets=1, shuffle=False))
+    stream = StreamBatches(_stream(durations), max_seconds_per_batch=40.0, buffer_size=200, seed=5)
+    one_pass = _ids(itertools.islice(stream, len(unshuffled)))
+    assert sorted(one_pass) == sorted(unshuffled)  # the same batches...
+    assert one_pass != unshuffled  # ...in a shuffled order
+    assert all(_padded_seconds(b, durations) <= 40.0 for b in one_pass)
+
+
+def test_stream_batches_stay_within_their_buffer_and_repeat_seeded_passes():
+    durations = _durations(50)
+    batches = _ids(itertools.islice(StreamBatches(_stream(durations), 20.0, buffer_size=10, seed=1), 200))
+    per_pass = [i for b in batches for i in b]
+    passes = [per_pass[k : k + 50] for k in range(0, 150, 50)]  # the stream starts over after every example
+    assert all(sorted(p) == list(range(50)) for p in passes)
+    assert all(max(b) // 10 == min(b) // 10 for b in batches)  # each batch from one buffer of 10 examples
+    assert passes[0] != passes[1]  # each pass draws its own order (seed + pass)
+    again = _ids(itertools.islice(StreamBatches(_stream(durations), 20.0, buffer_size=10, seed=1), 200))
+    assert again == batches
+    assert _ids(itertools.islice(StreamBatches(_stream(durations), 20.0, buffer_size=10, seed=2), 200)) != batches
+
+
+def test_stream_batches_of_a_fixed_size_keep_the_stream_order():
+    batches = _ids(itertools.islice(StreamBatches(_stream([1.0] * 7), batch_size=3), 4))
+    assert batches == [[0, 1, 2], [3, 4, 5], [6], [0, 1, 2]]
+
+
+def test_stream_batches_name_bad_examples():
+    with pytest.raises(ValueError, match=r"example 2 of pass 0 of the stream lasts 30.00 s"):
+        list(itertools.islice(StreamBatches(_stream([1.0, 2.0, 30.0]), 20.0), 3))
+    with pytest.raises(ValueError, match=r"example 1 of pass 0 .* invalid duration nan"):
+        list(itertools.islice(StreamBatches(_stream([1.0, float("nan")]), 20.0), 3))
+    with pytest.raises(ValueError, match=r"has no 'duration'.*columns are \['id'\]"):
+        next(iter(StreamBatches([{"id": 0}], 20.0)))
+    with pytest.raises(ValueError, match="the stream gave no example"):
+        next(iter(StreamBatches([], 20.0)))
+    with pytest.raises(ValueError, match="exactly one of"):
+        StreamBatches([], 20.0, batch_size=4)
+    with pytest.raises(ValueError, match="buffer_size"):
+        StreamBatches([], 20.0, buffer_size=0)
