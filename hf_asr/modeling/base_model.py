@@ -46,6 +46,8 @@ class LogMelWav2Vec2PreTrainedModel(PreTrainedModel):
     # The CTC loss is a per-batch mean, not a sum over tokens: the Trainer must divide it by
     # gradient-accumulation steps and must not multiply it by the world size.
     accepts_loss_kwargs = False
+    # The unit of FSDP sharding and of `device_map` placement.
+    _no_split_modules = ["EncoderLayer"]
 
     def __init__(self, config: LogMelWav2Vec2Config, *inputs: Any, **kwargs: Any) -> None:
         config.validate_architecture()  # again: a field may have been changed since the config was built
@@ -97,6 +99,15 @@ class LogMelWav2Vec2PreTrainedModel(PreTrainedModel):
             init.zeros_(module.bias)
         elif isinstance(module, LogMelWav2Vec2Model):
             init.uniform_(module.masked_spec_embed)
+
+    def get_input_embeddings(self) -> None:
+        """None: an audio model has no token embedding. (transformers' default raises NotImplementedError, which
+        accelerate's FSDP2 preparation does not catch.)"""
+        return None
+
+    def get_output_embeddings(self) -> None:
+        """None: the CTC head is no token embedding to tie or resize."""
+        return None
 
     def encoder_lengths(self, mel_lengths: torch.Tensor) -> torch.Tensor:
         """(B,) valid log-mel frames -> (B,) valid encoder frames (= the logits' valid length; 0 when too short)."""

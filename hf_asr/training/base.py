@@ -18,6 +18,9 @@
   training stops when the budget is spent (see `time_budget`).
 - Extra training statistics (added by subclasses with `_record`) averaged over the logging interval and across
   processes, and logged next to `loss`.
+- FSDP (see `fsdp`): with a sharded state dict, checkpoints hold the sharded model and optimizer state (for
+  resuming) plus the config and processor, so that `accelerate merge-weights CKPT/pytorch_model_fsdp_0 CKPT` makes
+  a checkpoint a model folder; the final folder holds the gathered weights, saved from an unsharded copy.
 """
 
 from __future__ import annotations
@@ -32,12 +35,13 @@ import datasets
 import torch
 from datasets import Array2D
 from torch.utils.data import DataLoader
-from transformers.trainer import TRAINER_STATE_NAME
+from transformers.trainer import TRAINER_STATE_NAME, TRAINING_ARGS_NAME
 from transformers.trainer_callback import TrainerState
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint, rotate_checkpoints, seed_worker
 
 from ..data.features import DURATION_COLUMN
 from ..modeling.atomic_write import recover_folders_in, replace_folder
+from . import fsdp
 from .inputs import check_resumable
 from .streams import materialised, process_local_loader, process_share
 from .time_budget import TimeBudget, TimeBudgetCallback
@@ -86,6 +90,9 @@ class HfAsrTrainerMixin:
         self._predicting = False  # evaluation batches must not enter the training step's loss normaliser
         if hasattr(self.data_collator, "set_process_index"):
             self.data_collator.set_process_index(self.args.process_index)
+        fsdp.warn_if_not_applied(self.args, self.accelerator, self.is_fsdp_enabled)
+        if self.is_fsdp_enabled:
+            fsdp.materialize_meta_parameters(self.model)
 
     def prediction_step(self, *args: Any, **kwargs: Any) -> Any:
         self._predicting = True
@@ -195,6 +202,32 @@ class HfAsrTrainerMixin:
         self.accelerator.wait_for_everyone()
         if self._push_deferred:
             super()._push_from_checkpoint(final)
+
+    # ---- FSDP ------------------------------------------------------------------------------------------------
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
+        """`Trainer.save_model`, except under FSDP (see `fsdp`): a checkpoint with a sharded state dict gets the
+        config and processor beside the Trainer's sharded files; otherwise the gathered weights are saved from an
+        unsharded copy. Every process must call it: gathering the weights is a collective."""
+        if not self.is_fsdp_enabled:
+            return super().save_model(output_dir, _internal_call)
+        output_dir = output_dir if output_dir is not None else self.args.output_dir
+        if _internal_call and fsdp.state_dict_is_sharded(self.accelerator):
+            if self.args.should_save:
+                os.makedirs(output_dir, exist_ok=True)
+                self.accelerator.unwrap_model(self.model).config.save_pretrained(output_dir)
+                self._save_processing_class(output_dir)
+            return
+        state_dict = self.accelerator.get_state_dict(self.model)  # full on the main process, empty elsewhere
+        if self.args.should_save:
+            fsdp.unsharded_copy(self.accelerator.unwrap_model(self.model), state_dict).save_pretrained(output_dir)
+            self._save_processing_class(output_dir)
+            torch.save(self.args, os.path.join(output_dir, TRAINING_ARGS_NAME))
+        if self.args.push_to_hub and not _internal_call:
+            self.push_to_hub(commit_message="Model save", revision=self.args.hub_revision)
+
+    def _save_processing_class(self, output_dir: str) -> None:
+        if self.processing_class is not None:
+            self.processing_class.save_pretrained(output_dir)
 
     def _push_from_checkpoint(self, checkpoint_folder: str) -> None:
         # Called by Trainer._save_checkpoint on the staging folder, whose upload would race with the rename:

@@ -4,54 +4,20 @@ with the same global batch (CTC with unequal usable utterances per process; pret
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
 
 import pytest
 
+from .launching import accelerate_launch
 from .runs import deterministic_ctc_run, deterministic_pretraining_run, losses
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_two_processes_match_one_process(tmp_path):
-    accelerate = shutil.which("accelerate", path=os.path.dirname(sys.executable)) or shutil.which("accelerate")
-    assert accelerate, "accelerate's launcher is not installed"
-    env = {
-        **os.environ,
-        "ACCELERATE_USE_CPU": "1",
-        "OMP_NUM_THREADS": "1",
-        "HF_HUB_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-    }
-    command = [
-        accelerate,
-        "launch",
-        "--multi_gpu",
-        "--num_processes",
-        "2",
-        "--num_machines",
-        "1",
-        "--mixed_precision",
-        "no",
-        "--dynamo_backend",
-        "no",
-        "--main_process_port",
-        str(_free_port()),
-        "-m",
+    two_processes = ["--multi_gpu", "--num_processes", "2", "--num_machines", "1"]
+    process = accelerate_launch(
+        [*two_processes, "--mixed_precision", "no", "--dynamo_backend", "no"],
         "tests.training.ddp_script",
         str(tmp_path),
-    ]
-    process = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=400)
+    )
     assert process.returncode == 0, process.stderr[-4000:]
     reports = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert [r["world_size"] for r in reports] == [2, 2]

@@ -30,6 +30,28 @@ def test_accelerate_configs_load(name):
         layer_class = get_module_class_from_name(model, config.fsdp_config["fsdp_transformer_layer_cls_to_wrap"])
         layers = [m for m in model.modules() if layer_class is not None and isinstance(m, layer_class)]
         assert layers == list(model.wav2vec2.encoder.layers), layer_class
+        assert set(model._no_split_modules) == {layer_class.__name__}  # FSDP's default wrap class, device_map's unit
+
+
+def test_multi_node_config_runs_8_processes_on_each_of_2_machines(tmp_path, monkeypatch):
+    """What `accelerate launch --config_file multi_node.yaml --machine_rank 1 -m hf_asr.cli ...` has torchrun run
+    on the second machine (nothing is started)."""
+    import tempfile
+
+    import torch.distributed.run as torchrun
+    from accelerate.commands.launch import _validate_launch_command, launch_command_parser
+    from accelerate.utils.launch import _filter_args, prepare_multi_gpu_env
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # torchrun's log folder
+    config_file = os.path.join(ROOT, "examples", "accelerate", "multi_node.yaml")
+    argv = ["--config_file", config_file, "--machine_rank", "1", "-m", "hf_asr.cli", "finetune", "--bf16"]
+    args, _, _ = _validate_launch_command(launch_command_parser().parse_args(argv))
+    prepare_multi_gpu_env(args)
+    script = ["--training_script", args.training_script, "--training_script_args", args.training_script_args]
+    launch, program, program_args = torchrun.config_from_args(_filter_args(args, torchrun.get_args_parser(), script))
+    assert (launch.min_nodes, launch.max_nodes, launch.nproc_per_node) == (2, 2, 8)  # num_processes: all machines
+    assert (launch.rdzv_backend, launch.rdzv_endpoint, launch.rdzv_configs["rank"]) == ("static", "10.0.0.1:29500", 1)
+    assert program_args[-4:] == ["-m", "hf_asr.cli", "finetune", "--bf16"]
 
 
 def test_examples_run(tmp_path, monkeypatch, capsys):

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import shutil
-import subprocess
-import sys
 import warnings
 
 import datasets
@@ -25,9 +22,9 @@ from hf_asr.data.loading import load_corpus
 from hf_asr.data.text import TranscriptTypeError, UnknownCharactersError, UnknownCharactersWarning
 from hf_asr.training import CTCTrainer, DataCollatorCTC, finetune, make_training_args
 
+from .launching import accelerate_launch
 from .runs import losses, quiet_tiny_config, run
 from .synthetic import SAMPLING_RATE, SENTENCES, tone_corpus, tone_waveform
-from .test_distributed import ROOT, _free_port
 
 TRAIN_SIZE, EVAL_SIZE = 16, 5
 
@@ -233,12 +230,13 @@ def test_streaming_from_the_cli(corpus_dir, tmp_path, capsys):
 
 # ---- two processes -----------------------------------------------------------------------------------------------
 def test_two_processes_train_on_their_own_shares_for_the_same_steps(corpus_dir, processor, tmp_path):
-    accelerate = shutil.which("accelerate", path=os.path.dirname(sys.executable)) or shutil.which("accelerate")
-    env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-    command = [accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-               "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
-               "-m", "tests.training.stream_ddp_script", str(corpus_dir), str(tmp_path)]  # fmt: skip
-    process = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=400)
+    two_processes = ["--multi_gpu", "--num_processes", "2", "--num_machines", "1"]
+    process = accelerate_launch(
+        [*two_processes, "--mixed_precision", "no", "--dynamo_backend", "no"],
+        "tests.training.stream_ddp_script",
+        str(corpus_dir),
+        str(tmp_path),
+    )
     assert process.returncode == 0, process.stderr[-4000:]
     reports = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert [r["world_size"] for r in reports] == [2, 2]
