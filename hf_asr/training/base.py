@@ -86,6 +86,7 @@ class HfAsrTrainerMixin:
         self._push_deferred = False
         self._stat_sums: dict[str, torch.Tensor] = {}
         self._stat_weights: dict[str, torch.Tensor] = {}
+        self._warned_worker_streams = False
         self._batches_consumed = 0  # training micro-batches this process has stepped on (for the collator state)
         self._predicting = False  # evaluation batches must not enter the training step's loss normaliser
         if hasattr(self.data_collator, "set_process_index"):
@@ -133,7 +134,16 @@ class HfAsrTrainerMixin:
     def _save_rng_state(self, output_dir: str) -> None:
         super()._save_rng_state(output_dir)
         collator = self.data_collator
-        if hasattr(collator, "state_dict"):
+        if hasattr(collator, "state_dict") and self.args.dataloader_num_workers > 0:
+            # The workers' copies drew the batches: this process' collator has no state to save (see collators.py).
+            if not self._warned_worker_streams:
+                logger.warning(
+                    "dataloader_num_workers=%d: the collator's random draws happen in the workers and are not saved"
+                    " in checkpoints; a resumed run draws other masks/augmentation than an unbroken one",
+                    self.args.dataloader_num_workers,
+                )
+                self._warned_worker_streams = True
+        elif hasattr(collator, "state_dict"):
             os.makedirs(output_dir, exist_ok=True)
             try:  # the state before the first batch not yet consumed (the loader may have drawn ahead)
                 state = collator.state_dict(num_consumed=self._batches_consumed)

@@ -13,6 +13,10 @@ resumed from a checkpoint sees exactly the batches of an uninterrupted run.
 Data loaders draw batches ahead of the training step (accelerate prefetches one batch to spot the last one), so at
 a checkpoint the collator has usually made one more batch than the trainer consumed; `state_dict(num_consumed=n)`
 returns the state as it was before batch n (the last few states are kept).
+
+With DataLoader workers (`dataloader_num_workers > 0`) each worker collates with its own copy of the collator: each
+copy draws its own stream (the worker's id is mixed into the seed, so workers do not repeat each other's draws),
+but those streams live in the workers and are not saved: a resumed run draws other masks than an unbroken one.
 """
 
 from __future__ import annotations
@@ -166,7 +170,9 @@ class SeededCollatorMixin:
     @property
     def generator(self) -> torch.Generator:
         if self._generator is None:
-            self._generator = torch.Generator().manual_seed(self.seed + 1_000_003 * self.process_index)
+            worker = torch.utils.data.get_worker_info()
+            worker_offset = 0 if worker is None else 7_919 * (worker.id + 1)
+            self._generator = torch.Generator().manual_seed(self.seed + 1_000_003 * self.process_index + worker_offset)
         return self._generator
 
     def set_process_index(self, process_index: int) -> None:
