@@ -16,7 +16,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
 
 from transformers import HfArgumentParser, TrainingArguments
 
@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class CorpusOptions:
+    _argument_group_name = "hf_asr options"  # HfArgumentParser's --help group title (a class attribute, no field)
+
     corpus: str = field(
         metadata={
             "help": "Corpus: a saved dataset, LibriSpeech tree, Common Voice folder, NeMo manifest(s), SpeechBrain "
@@ -134,17 +136,9 @@ class FinetuneOptions(CorpusOptions):
 
 
 # ---- parsing -----------------------------------------------------------------------------------------------------
-def add_dataclass_arguments(parser: argparse.ArgumentParser, dtype: type, title: str | None = None) -> None:
-    """Add the fields of `dtype` as options, exactly as `HfArgumentParser` does."""
-    group = parser.add_argument_group(title) if title else parser
-    hints = get_type_hints(dtype)
-    for item in dataclasses.fields(dtype):
-        if item.init:
-            item.type = hints[item.name]
-            HfArgumentParser._parse_dataclass_field(group, item)
-
-
 def dataclasses_from_namespace(namespace: argparse.Namespace, *dtypes: type) -> list[Any]:
+    """Each dataclass of `dtypes` built from the parsed options, as `HfArgumentParser.parse_args_into_dataclasses`
+    does (the subcommand's options are parsed with the others, by the `hf-asr` parser)."""
     values = vars(namespace)
     return [
         dtype(**{f.name: values[f.name] for f in dataclasses.fields(dtype) if f.init and f.name in values})
@@ -153,11 +147,15 @@ def dataclasses_from_namespace(namespace: argparse.Namespace, *dtypes: type) -> 
 
 
 def _add_command(subparsers: argparse._SubParsersAction, name: str, options: type, help_text: str, run: Any) -> None:
+    # HfArgumentParser turns the dataclass fields into options; the subcommand inherits them as a parent parser.
+    fields = HfArgumentParser([options, TrainingArguments], add_help=False)
     parser = subparsers.add_parser(
-        name, help=help_text, description=help_text, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+        name,
+        parents=[fields],
+        help=help_text,
+        description=f"{help_text} The hf_asr options are listed last, after transformers' TrainingArguments.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    add_dataclass_arguments(parser, options, "hf_asr options")
-    add_dataclass_arguments(parser, TrainingArguments, "TrainingArguments (transformers)")
     parser.set_defaults(
         run=lambda args: run(*dataclasses_from_namespace(args, options, TrainingArguments)), hf_asr_options=options
     )
