@@ -123,7 +123,13 @@ class FinetuneOptions(CorpusOptions):
     )
     language: str | None = field(default=None, metadata={"help": "num2words language for --numbers words (en)."})
     keep_case: bool | None = field(default=None, metadata={"help": "Do not lowercase transcripts (cased vocab)."})
-    freeze_feature_encoder: bool = field(default=True, metadata={"help": "Keep the conv feature encoder fixed."})
+    freeze_feature_encoder: bool | None = field(
+        default=None,
+        metadata={
+            "help": "true/false: keep the conv feature encoder fixed (default: true with --init_from, false for a new "
+            "model, whose encoder must learn)."
+        },
+    )
     mask_time_prob: float | None = field(default=None, metadata={"help": "SpecAugment time-mask probability."})
     mask_feature_prob: float | None = field(default=None, metadata={"help": "SpecAugment channel-mask probability."})
 

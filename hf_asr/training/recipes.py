@@ -239,7 +239,7 @@ def finetune(
     max_steps: int = 1000,
     *,
     config: LogMelWav2Vec2Config | None = None,
-    freeze_feature_encoder: bool = True,
+    freeze_feature_encoder: bool | None = None,
     mask_time_prob: float | None = None,
     mask_feature_prob: float | None = None,
     per_device_batch_size: int = 8,
@@ -266,7 +266,8 @@ def finetune(
 
     processor: a `LogMelWav2Vec2Processor` (its tokenizer fixes the CTC head: vocab_size, blank = pad id).
     init_from: None (new model from `config`, default tiny), a pretrained/fine-tuned folder, or a model object.
-    freeze_feature_encoder: keep the conv feature encoder fixed (usual on top of a pretrained encoder).
+    freeze_feature_encoder: keep the conv feature encoder fixed; None (default): with `init_from` only (usual on
+        top of a pretrained encoder; a new model must train its encoder).
     mask_time_prob / mask_feature_prob: SpecAugment during fine-tuning (None keeps the config's values).
     Other arguments as in `pretrain`. Checkpoints and the final folder hold the model and the processor.
     Raises ValueError before training when a split is missing or empty, or no transcript fits its audio (see
@@ -288,7 +289,7 @@ def finetune(
     )
     model = load_ctc_model(init_from, processor.tokenizer, config)
     model.set_spec_augment(mask_time_prob, mask_feature_prob)
-    if freeze_feature_encoder:
+    if freeze_feature_encoder or (freeze_feature_encoder is None and init_from is not None):
         model.freeze_feature_encoder()
     prepared = prepare_dataset(
         corpus,

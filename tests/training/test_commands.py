@@ -224,3 +224,41 @@ def test_build_vocab_then_finetune_on_each_corpus_layout(layout, tmp_path, capsy
     assert main([*argv, *split_options]) == 0
     assert (out / "model.safetensors").exists()
     assert "'eval_wer'" in capsys.readouterr().out  # the eval split was there and evaluated
+
+
+class _Stop(Exception):
+    """Raised instead of training: the test has seen what it needs."""
+
+
+@pytest.mark.parametrize(
+    "init_from, options, frozen",
+    [
+        (False, [], False),  # a new model trains its feature encoder
+        (True, [], True),  # on top of a pretrained one, it is kept fixed
+        (True, ["--freeze_feature_encoder", "false"], False),
+        (False, ["--freeze_feature_encoder", "true"], True),
+    ],
+)
+def test_feature_encoder_is_frozen_by_default_only_with_init_from(
+    init_from, options, frozen, corpus_dir, tmp_path, monkeypatch
+):
+    from hf_asr import LogMelWav2Vec2ForPreTraining
+    from hf_asr.training import CTCTrainer
+
+    from .runs import quiet_tiny_config
+
+    trainable = []
+
+    def record_then_stop(self, *args, **kwargs):
+        trainable.append({p.requires_grad for p in self.model.wav2vec2.feature_encoder.parameters()})
+        raise _Stop
+
+    monkeypatch.setattr(CTCTrainer, "train", record_then_stop)
+    argv = ["finetune", "--corpus", str(corpus_dir), "--output_dir", str(tmp_path / "ctc"), "--max_steps", "1"]
+    argv += ["--use_cpu", "--report_to", "none", *options]
+    if init_from:
+        LogMelWav2Vec2ForPreTraining(quiet_tiny_config()).save_pretrained(tmp_path / "pretrained")
+        argv += ["--init_from", str(tmp_path / "pretrained")]
+    with pytest.raises(_Stop):
+        main(argv)
+    assert trainable == [{not frozen}]
