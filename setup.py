@@ -46,6 +46,8 @@ setup(
     install_requires=INSTALL_REQUIRES,
     extras_require={
         "dev": ["pytest", "hypothesis", "ruff"],
+        # --report_to tensorboard (TensorBoard logs in OUTPUT_DIR/runs)
+        "tensorboard": ["tensorboard"],
         # Optional second LM-decoding backend (torchaudio's flashlight ctc_decoder); hf-asr ... --backend flashlight
         "flashlight": ["flashlight-text==0.0.7"],
     },

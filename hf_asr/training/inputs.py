@@ -190,10 +190,12 @@ def check_step_count(max_steps: Any, name: str = "max_steps") -> int:
 def check_training_args(args: TrainingArguments) -> None:
     """What TrainingArguments accept but cannot train with: max_steps 0 or below -1 (-1 is transformers' "train
     num_train_epochs epochs", then num_train_epochs must be > 0), batch sizes or gradient accumulation below 1 (a
-    ZeroDivisionError deep in the Trainer), a negative or non-finite learning rate."""
+    ZeroDivisionError deep in the Trainer), a negative or non-finite learning rate, a `report_to` integration that
+    is not installed (`check_reporters`)."""
     for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
         check_value(f"--{name}", getattr(args, name), COUNT)
     check_value("--learning_rate", args.learning_rate, NOT_NEGATIVE)
+    check_reporters(args)
     if args.max_steps == 0 or args.max_steps < -1:
         raise ValueError(
             f"max_steps must be a positive number of optimizer steps, or -1 to train num_train_epochs epochs; "
@@ -204,6 +206,41 @@ def check_training_args(args: TrainingArguments) -> None:
             f"max_steps is -1 (train num_train_epochs epochs) but num_train_epochs is {args.num_train_epochs}: "
             "give a positive --max_steps or --num_train_epochs"
         )
+
+
+# --report_to names -> (transformers' availability check in transformers.integrations, the packages it needs).
+REPORTER_PACKAGES = {
+    "tensorboard": ("is_tensorboard_available", "tensorboard"),
+    "wandb": ("is_wandb_available", "wandb"),
+    "mlflow": ("is_mlflow_available", "mlflow"),
+    "comet_ml": ("is_comet_available", "comet_ml"),
+    "neptune": ("is_neptune_available", "neptune"),
+    "clearml": ("is_clearml_available", "clearml"),
+    "codecarbon": ("is_codecarbon_available", "codecarbon"),
+    "dvclive": ("is_dvclive_available", "dvclive"),
+    "dagshub": ("is_dagshub_available", "dagshub"),
+    "swanlab": ("is_swanlab_available", "swanlab"),
+    "trackio": ("is_trackio_available", "trackio"),
+    "azure_ml": ("is_azureml_available", "azureml-sdk"),
+    "flyte": ("is_flytekit_available", "flytekit flytekitplugins-deck-standard"),
+}
+HF_ASR_EXTRAS = {"tensorboard"}  # reporters with an hf_asr extra (setup.py)
+
+
+def check_reporters(args: TrainingArguments) -> None:
+    """Each `report_to` integration is known and its package installed: ValueError naming it and what to pip
+    install (the Trainer would fail only once it is built, after the features are computed)."""
+    from transformers.integrations import integration_utils
+
+    for name in args.report_to or []:
+        if name not in integration_utils.INTEGRATION_TO_CALLBACK:
+            known = sorted(integration_utils.INTEGRATION_TO_CALLBACK)
+            raise ValueError(f"--report_to {name}: no such integration; choose from {known} (or none)")
+        check, packages = REPORTER_PACKAGES.get(name, (None, None))
+        if check is None or getattr(integration_utils, check)():
+            continue
+        extra = f" (or `pip install hf_asr[{name}]`)" if name in HF_ASR_EXTRAS else ""
+        raise ValueError(f"--report_to {name} needs {packages}, not installed: `pip install {packages}`{extra}")
 
 
 def check_resumable(checkpoint: str, args: TrainingArguments) -> None:
@@ -309,6 +346,7 @@ __all__ = [
     "check_stream_steps",
     "check_step_count",
     "check_training_args",
+    "check_reporters",
     "check_resumable",
     "check_ctc_feasible",
     "load_pretrained",

@@ -262,3 +262,24 @@ def test_feature_encoder_is_frozen_by_default_only_with_init_from(
     with pytest.raises(_Stop):
         main(argv)
     assert trainable == [{not frozen}]
+
+
+@pytest.mark.parametrize(
+    "reporter, check", [("tensorboard", "is_tensorboard_available"), ("wandb", "is_wandb_available")]
+)
+def test_a_reporter_that_is_not_installed_is_named_before_the_corpus_is_read(reporter, check, tmp_path, monkeypatch):
+    from transformers.integrations import integration_utils
+
+    monkeypatch.setattr(integration_utils, check, lambda: False)
+    (tmp_path / "no-corpus").mkdir()  # an empty folder: no corpus to read
+    argv = ["--debug", "finetune", "--corpus", str(tmp_path / "no-corpus"), "--output_dir", str(tmp_path / "out")]
+    with pytest.raises(
+        ValueError, match=f"--report_to {reporter} needs {reporter}, not installed: `pip install {reporter}"
+    ):
+        main([*argv, "--use_cpu", "--report_to", reporter])  # not the missing corpus: the reporter is checked first
+    if reporter == "tensorboard":
+        with pytest.raises(ValueError, match=r"or `pip install hf_asr\[tensorboard\]`"):
+            main([*argv, "--use_cpu", "--report_to", reporter])
+    monkeypatch.setattr(integration_utils, check, lambda: True)
+    with pytest.raises(ValueError, match="no-corpus"):  # installed: the run goes on, to the corpus
+        main([*argv, "--use_cpu", "--report_to", reporter])
