@@ -35,8 +35,7 @@ import datasets
 import torch
 from datasets import Array2D
 from torch.utils.data import DataLoader
-from transformers.trainer import TRAINER_STATE_NAME, TRAINING_ARGS_NAME
-from transformers.trainer_callback import TrainerState
+from transformers.trainer import TRAINING_ARGS_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint, rotate_checkpoints, seed_worker
 
 from ..data.features import DURATION_COLUMN
@@ -61,6 +60,14 @@ def resolve_checkpoint(resume_from_checkpoint: str | bool | None, output_dir: st
             return None
         return get_last_checkpoint(output_dir)
     return str(resume_from_checkpoint)
+
+
+def check_resume(resume_from_checkpoint: str | bool | None, args: Any) -> None:
+    """`check_resumable` of the checkpoint a run would resume from, if any: called before the features are computed
+    (the trainer checks again when training starts)."""
+    checkpoint = resolve_checkpoint(resume_from_checkpoint, args.output_dir)
+    if checkpoint is not None:
+        check_resumable(checkpoint, args)
 
 
 class HfAsrTrainerMixin:
@@ -108,14 +115,18 @@ class HfAsrTrainerMixin:
             recover_folders_in(self.args.output_dir)  # put back a checkpoint that a killed save had moved aside
         self.accelerator.wait_for_everyone()
         checkpoint = resolve_checkpoint(resume_from_checkpoint, self.args.output_dir)
-        if resume_from_checkpoint not in (None, False) and checkpoint is None:
+        if resume_from_checkpoint not in (None, False, "auto") and checkpoint is None:  # asked for, not just allowed
             logger.warning("No complete checkpoint in %s: training from the start.", self.args.output_dir)
         if checkpoint is not None:
-            check_resumable(checkpoint, self.args)
+            step = check_resumable(checkpoint, self.args)
+            if self.is_world_process_zero():
+                logger.warning(
+                    "resumed from %s at step %d (%s); to start over, use another output_dir or --auto_resume false",
+                    os.path.basename(os.path.normpath(checkpoint)), step, checkpoint,
+                )  # fmt: skip
             if isinstance(self.train_dataset, datasets.IterableDataset) and not self.args.ignore_data_skip:
                 # The Trainer skips the batches trained on by reading them again, through the collator.
-                global_step = TrainerState.load_from_json(os.path.join(checkpoint, TRAINER_STATE_NAME)).global_step
-                self._batches_consumed = global_step * self.args.gradient_accumulation_steps
+                self._batches_consumed = step * self.args.gradient_accumulation_steps
             else:
                 self._load_collator_state(checkpoint)
         return super().train(checkpoint, *args, **kwargs)
@@ -385,4 +396,4 @@ class HfAsrTrainerMixin:
         return {}
 
 
-__all__ = ["HfAsrTrainerMixin", "resolve_checkpoint", "COLLATOR_STATE_NAME", "DURATION_COLUMN"]
+__all__ = ["HfAsrTrainerMixin", "resolve_checkpoint", "check_resume", "COLLATOR_STATE_NAME", "DURATION_COLUMN"]

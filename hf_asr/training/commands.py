@@ -195,9 +195,11 @@ def _resume_target(options: CorpusOptions, args: TrainingArguments) -> str | boo
 def _load(options: CorpusOptions, args: TrainingArguments, text_column: str | None) -> Any:
     """The corpus, its splits checked (names the folder) before any feature is computed."""
     from ..data.loading import load_corpus
+    from .base import check_resume
     from .inputs import check_training_args, needs_evaluation, select_splits, training_splits
 
     check_training_args(args)
+    check_resume(_resume_target(options, args), args)
     corpus = load_corpus(
         options.corpus,
         config=options.corpus_config,

@@ -22,7 +22,8 @@ from typing import Any
 import datasets
 import torch
 from transformers import TrainingArguments
-from transformers.trainer import OPTIMIZER_NAME, OPTIMIZER_NAME_BIN, SCHEDULER_NAME
+from transformers.trainer import OPTIMIZER_NAME, OPTIMIZER_NAME_BIN, SCHEDULER_NAME, TRAINER_STATE_NAME
+from transformers.trainer_callback import TrainerState
 
 from ..data.features import DURATION_COLUMN
 from ..data.splits import combine_splits, split_parts
@@ -243,27 +244,42 @@ def check_reporters(args: TrainingArguments) -> None:
         raise ValueError(f"--report_to {name} needs {packages}, not installed: `pip install {packages}`{extra}")
 
 
-def check_resumable(checkpoint: str, args: TrainingArguments) -> None:
-    """FileNotFoundError naming `checkpoint` and the file when it lacks the optimizer or scheduler state.
+def check_resumable(checkpoint: str, args: TrainingArguments) -> int:
+    """The step of `checkpoint`, checked to be one that this run can resume from and train on.
 
-    DeepSpeed keeps the optimizer in its own files, so only the plain Trainer layout is checked.
+    FileNotFoundError naming `checkpoint` and the file when it lacks the optimizer, scheduler or trainer state
+    (DeepSpeed keeps the optimizer in its own files, so only the plain Trainer layout is checked for it); ValueError
+    naming both numbers when `args` asks for no more steps (or epochs) than the checkpoint has done: the Trainer
+    would train 0 steps without a word.
     """
     if not os.path.isdir(checkpoint):
         raise FileNotFoundError(f"checkpoint to resume from {checkpoint} is not a folder")
-    if getattr(args, "deepspeed", None):
-        return
     names = set(os.listdir(checkpoint))
     has_optimizer = bool({OPTIMIZER_NAME, OPTIMIZER_NAME_BIN} & names) or any(
         n.endswith(OPTIMIZER_NAME) or (n.startswith("optimizer") and os.path.isdir(os.path.join(checkpoint, n)))
         for n in names
     )
-    for present, file in ((has_optimizer, OPTIMIZER_NAME), (SCHEDULER_NAME in names, SCHEDULER_NAME)):
+    needed = [(TRAINER_STATE_NAME in names, TRAINER_STATE_NAME)]
+    if not getattr(args, "deepspeed", None):
+        needed += [(has_optimizer, OPTIMIZER_NAME), (SCHEDULER_NAME in names, SCHEDULER_NAME)]
+    for present, file in needed:
         if not present:
             raise FileNotFoundError(
                 f"checkpoint {checkpoint} has no {file}: resuming would restart the optimizer and learning-rate "
                 "schedule from scratch. Start from its weights instead (--init_from / init_from=) or resume from a "
                 "complete checkpoint"
             )
+    state = TrainerState.load_from_json(os.path.join(checkpoint, TRAINER_STATE_NAME))
+    where = f"{checkpoint}, the checkpoint to resume from,"
+    left = "nothing is left to train. Ask for more, or start over (another output_dir, or --auto_resume false)"
+    if args.max_steps > 0 and args.max_steps <= state.global_step:
+        raise ValueError(f"max_steps is {args.max_steps} but {where} is at step {state.global_step}: {left}")
+    if args.max_steps <= 0 and state.epoch is not None and args.num_train_epochs <= state.epoch:
+        raise ValueError(
+            f"num_train_epochs is {args.num_train_epochs:g} but {where} is at epoch {state.epoch:g} (step "
+            f"{state.global_step}): {left}"
+        )
+    return state.global_step
 
 
 def check_ctc_feasible(

@@ -26,6 +26,7 @@ from ..data.features import prepare_dataset
 from ..modeling.configuration import LogMelWav2Vec2Config
 from ..modeling.feature_extraction import LogMelFeatureExtractor
 from ..modeling.model import LogMelWav2Vec2ForCTC, LogMelWav2Vec2ForPreTraining
+from .base import check_resume
 from .callbacks import CodebookCollapseCallback, GumbelTemperatureCallback
 from .collators import DataCollatorCTC, DataCollatorPretraining
 from .ctc_trainer import CTCTrainer
@@ -88,16 +89,22 @@ def make_training_args(
 
 
 def _run_arguments(
-    training_args: TrainingArguments | None, splits: tuple[Any, str, str | None], *args: Any, **settings: Any
+    training_args: TrainingArguments | None,
+    splits: tuple[Any, str, str | None],
+    resume_from_checkpoint: str | bool | None,
+    *args: Any,
+    **settings: Any,
 ) -> TrainingArguments:
     """The run's TrainingArguments (given, or `make_training_args(*args, **settings)`), checked with the corpus
-    splits (corpus, train split, eval split) before any feature is computed; then the seed is set."""
+    splits (corpus, train split, eval split) and the checkpoint to resume from before any feature is computed;
+    then the seed is set."""
     if training_args is None:
         check_step_count(args[1])
         training_args = make_training_args(*args, **settings)
     check_training_args(training_args)
     train, _ = training_splits(*splits, needs_evaluation(training_args))
     check_stream_steps(train, training_args)
+    check_resume(resume_from_checkpoint, training_args)
     set_seed(training_args.seed)
     return training_args
 
@@ -153,6 +160,7 @@ def pretrain(
     args = _run_arguments(
         training_args,
         (corpus, train_split, eval_split),
+        resume_from_checkpoint,
         output_dir,
         max_steps,
         per_device_batch_size,
@@ -276,6 +284,7 @@ def finetune(
     args = _run_arguments(
         training_args,
         (corpus, train_split, eval_split),
+        resume_from_checkpoint,
         output_dir,
         max_steps,
         per_device_batch_size,

@@ -4,6 +4,7 @@ checkpoints with the processor, and a second invocation resumes from the last ch
 from __future__ import annotations
 
 import json
+import logging
 
 import datasets
 import pytest
@@ -46,7 +47,7 @@ def test_help_lists_hf_asr_and_trainer_options(command, capsys):
         assert option in text, option
 
 
-def test_finetune_then_resume_from_the_cli(corpus_dir, tmp_path):
+def test_finetune_then_resume_from_the_cli(corpus_dir, tmp_path, caplog):
     out = tmp_path / "ctc"
     argv = [
         "finetune",
@@ -81,7 +82,9 @@ def test_finetune_then_resume_from_the_cli(corpus_dir, tmp_path):
     with pytest.raises(SystemExit):  # mask_time_length is not an option: unknown options are refused
         main(argv)
     argv = argv[:-4] + ["--max_seconds_per_batch", "5"]
-    assert main(argv) == 0
+    with caplog.at_level(logging.WARNING):
+        assert main(argv) == 0
+    assert "resum" not in caplog.text.lower() and "checkpoint" not in caplog.text  # a fresh run says nothing of it
     names = {p.name for p in out.iterdir()}
     assert {
         "checkpoint-2",
@@ -97,12 +100,22 @@ def test_finetune_then_resume_from_the_cli(corpus_dir, tmp_path):
         p.name for p in (out / "checkpoint-2").iterdir()
     }
 
-    # A second run asks for 6 steps: it resumes from checkpoint-4 and trains steps 5 and 6 only.
+    # A second run asks for 6 steps: it resumes from checkpoint-4, says so, and trains steps 5 and 6 only.
     argv[argv.index("--max_steps") + 1] = "6"
-    assert main(argv) == 0
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert main(argv) == 0
+    assert "resumed from checkpoint-4 at step 4" in caplog.text
     state = json.loads((out / "checkpoint-6" / "trainer_state.json").read_text())
     steps = [h["step"] for h in state["log_history"] if "loss" in h]
     assert steps == [1, 2, 3, 4, 5, 6]
+
+    # Asking for no more steps than the checkpoint has done is refused, naming both numbers (not 0 steps, silently).
+    argv[argv.index("--max_steps") + 1] = "5"
+    with pytest.raises(
+        ValueError, match=r"max_steps is 5 but .*checkpoint-6, the checkpoint to resume from, is at step 6"
+    ):
+        main(["--debug", *argv])
 
 
 def test_pretrain_from_the_cli(corpus_dir, tmp_path):

@@ -196,3 +196,29 @@ def test_a_checkpoint_moved_aside_by_a_killed_save_is_put_back_and_resumed(proce
     assert [h["loss"] for h in history if "loss" in h][0] == 123.0
     assert {"checkpoint-1", "checkpoint-2"} <= {p.name for p in out.iterdir()}
     assert not [p.name for p in out.iterdir() if p.name.startswith(".checkpoint")]
+
+
+def test_resuming_a_checkpoint_that_has_done_all_the_steps_or_epochs_asked_is_refused(tmp_path):
+    import json
+
+    from hf_asr.training.inputs import check_resumable
+
+    checkpoint = tmp_path / "checkpoint-4"
+    checkpoint.mkdir()
+    for name in ("optimizer.pt", "scheduler.pt"):
+        (checkpoint / name).write_bytes(b"")
+    (checkpoint / "trainer_state.json").write_text(json.dumps({"global_step": 4, "epoch": 2.0}))
+
+    def args(**settings):
+        return make_training_args(str(tmp_path), max_steps=settings.pop("max_steps", -1), device="cpu", **settings)
+
+    assert check_resumable(str(checkpoint), args(max_steps=5)) == 4
+    assert check_resumable(str(checkpoint), args(num_train_epochs=3)) == 4
+    for steps in (3, 4):
+        with pytest.raises(ValueError, match=f"max_steps is {steps} but .*checkpoint-4, the .* is at step 4: nothing"):
+            check_resumable(str(checkpoint), args(max_steps=steps))
+    with pytest.raises(ValueError, match=r"num_train_epochs is 2 but .*checkpoint-4, the .* is at epoch 2 \(step 4\)"):
+        check_resumable(str(checkpoint), args(num_train_epochs=2))
+    (checkpoint / "trainer_state.json").unlink()
+    with pytest.raises(FileNotFoundError, match="checkpoint-4 has no trainer_state.json"):
+        check_resumable(str(checkpoint), args(max_steps=5))
