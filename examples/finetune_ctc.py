@@ -1,6 +1,6 @@
 """Fine-tune a log-mel wav2vec 2.0 model with CTC on a corpus folder (from `hf-asr make-corpus`).
 
-    python examples/finetune_ctc.py data/corpus out/ctc --init_from out/pretrain --max_steps 3000
+    python examples/finetune_ctc.py data/corpus out/ctc --init_from out/pretrain/model --max_steps 3000
     accelerate launch --config_file examples/accelerate/ddp_multi_gpu.yaml examples/finetune_ctc.py data/corpus out/ctc
 
 Everything (collator, trainer, WER/CER evaluation, checkpoints, resume) comes from hf_asr.training.finetune.
@@ -12,7 +12,7 @@ from hf_asr import LogMelFeatureExtractor, LogMelWav2Vec2Processor
 from hf_asr.data.loading import load_corpus
 from hf_asr.data.text import normalize_transcript
 from hf_asr.data.vocab import build_tokenizer
-from hf_asr.training import finetune
+from hf_asr.training import final_model_dir, finetune
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("corpus", help="corpus folder (save_to_disk) with audio/text and train/validation splits")
@@ -47,4 +47,4 @@ model, history = finetune(
 evals = [h for h in history if "eval_wer" in h]
 if evals:
     print(f"eval WER {evals[-1]['eval_wer']:.3f}  CER {evals[-1]['eval_cer']:.3f}")
-print(f"model + processor saved in {args.output_dir}")
+print(f"model + processor saved in {final_model_dir(args.output_dir)}")

@@ -11,7 +11,7 @@ import argparse
 
 from hf_asr import LogMelWav2Vec2Config
 from hf_asr.data.loading import load_corpus
-from hf_asr.training import pretrain
+from hf_asr.training import final_model_dir, pretrain
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("corpus", help="corpus folder (save_to_disk) with an audio column")
@@ -41,5 +41,5 @@ model, history = pretrain(
 last = [h for h in history if "codevector_perplexity" in h][-1]
 print(
     f"loss {last['loss']:.3f}  perplexity {last['codevector_perplexity']:.1f}  "
-    f"accuracy {last['contrastive_accuracy']:.3f}  -> {args.output_dir}"
+    f"accuracy {last['contrastive_accuracy']:.3f}  -> {final_model_dir(args.output_dir)}"
 )

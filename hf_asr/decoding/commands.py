@@ -104,8 +104,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _build_lm(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from ..training.run_folder import refuse_run_folder
     from .lm_building import build_lm, read_unigrams
 
+    if args.model:
+        refuse_run_folder(args.model, "--model")
     if args.model and not (Path(args.model) / "tokenizer_config.json").is_file():  # checked before the LM is built
         raise FileNotFoundError(f"--model {args.model} is not a model folder (no tokenizer_config.json there)")
     saved = None
@@ -147,9 +150,11 @@ def _tune_lm(args: argparse.Namespace) -> int:
     from ..data.layouts import describe_corpus, detect_layout
     from ..data.loading import load_corpus
     from ..modeling.lm_decoder import LMDecoder
+    from ..training.run_folder import refuse_run_folder
     from .evaluation import evaluate_ctc
     from .tuning import DEFAULT_ALPHAS, DEFAULT_BETAS, tune_alpha_beta
 
+    refuse_run_folder(args.model, "--model")
     decoder = LMDecoder.from_pretrained(args.model)
     model = AutoModelForCTC.from_pretrained(args.model)
     processor = AutoProcessor.from_pretrained(args.model)
@@ -180,8 +185,10 @@ def _tune_lm(args: argparse.Namespace) -> int:
 
 
 def _transcribe(args: argparse.Namespace) -> int:
+    from ..training.run_folder import refuse_run_folder
     from .transcribe import transcribe
 
+    refuse_run_folder(args.model, "--model")
     results = transcribe(
         args.files,
         args.model,

@@ -6,9 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-
-def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
+from ..training.model_card import percent, usage_section
 
 
 def results_table(report: dict[str, Any]) -> str:
@@ -18,8 +16,8 @@ def results_table(report: dict[str, Any]) -> str:
     if report.get("seen_voices"):
         splits.append(("same sentences, voices seen in training", report["seen_voices"]))
     for name, scores in splits:
-        rows.append(f"| {name} | greedy | {_percent(scores['wer_greedy'])} | {_percent(scores['cer_greedy'])} |")
-        rows.append(f"| {name} | beam search + KenLM | {_percent(scores['wer_lm'])} | {_percent(scores['cer_lm'])} |")
+        rows.append(f"| {name} | greedy | {percent(scores['wer_greedy'])} | {percent(scores['cer_greedy'])} |")
+        rows.append(f"| {name} | beam search + KenLM | {percent(scores['wer_lm'])} | {percent(scores['cer_lm'])} |")
     return "\n".join(rows)
 
 
@@ -32,7 +30,7 @@ def per_voice_table(report: dict[str, Any]) -> str:
     for row in sorted(report["per_voice"], key=lambda r: (r["seen_in_train"], r["voice"])):
         rows.append(
             f"| {row['voice']} | {'yes' if row['seen_in_train'] else 'no'} | {row['n_utterances']} | "
-            f"{_percent(row['wer_greedy'])} | {_percent(row.get('wer_lm'))} | {_percent(row['cer_greedy'])} |"
+            f"{percent(row['wer_greedy'])} | {percent(row.get('wer_lm'))} | {percent(row['cer_greedy'])} |"
         )
     seen = report.get("seen_voices")
     if seen and seen["wer_lm"] > 0:
@@ -90,15 +88,7 @@ diversity loss) on synthetic speech, then fine-tuned with CTC over characters; d
 
 This is a demonstration model trained on synthetic voices only. It is not for real speech.
 
-## Use
-```python
-from transformers import pipeline
-asr = pipeline("automatic-speech-recognition", model="PATH_OR_REPO", trust_remote_code=True)
-asr("audio.wav", return_timestamps="word")
-```
-The pipeline decodes with the saved KenLM decoder in `language_model/` (needs `pyctcdecode`, `kenlm` and `soundfile`;
-not `hf_asr`).
-"""
+{usage_section(has_lm=True)}"""
 
 
 def write_report(report: dict[str, Any], out: Path) -> None:
@@ -114,7 +104,7 @@ def write_report(report: dict[str, Any], out: Path) -> None:
         results_table(report),
         "",
         f"LM relative WER gain on unseen voices: "
-        f"{_percent(1 - report['wer_lm'] / report['wer_greedy'] if report['wer_greedy'] else None)}.",
+        f"{percent(1 - report['wer_lm'] / report['wer_greedy'] if report['wer_greedy'] else None)}.",
         "",
         "## Per voice",
         per_voice_table(report),

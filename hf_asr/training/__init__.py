@@ -8,6 +8,7 @@ from .ctc_trainer import CTCTrainer, ctc_required_frames
 from .metrics import make_compute_metrics
 from .pretraining_trainer import PretrainingTrainer
 from .recipes import finetune, load_ctc_model, make_training_args, pretrain
+from .run_folder import final_model_dir
 
 __all__ = [
     "CTCTrainer",
@@ -24,4 +25,5 @@ __all__ = [
     "prepare_dataset",
     "load_ctc_model",
     "make_training_args",
+    "final_model_dir",
 ]

@@ -1,11 +1,13 @@
 """`hf-asr pretrain` and `hf-asr finetune`: hf_asr options + every `TrainingArguments` field, over the recipes.
 
     hf-asr pretrain --corpus data/corpus --output_dir out/pretrain --max_steps 2000 --preset tiny
-    hf-asr finetune --corpus data/corpus --init_from out/pretrain --output_dir out/ctc --max_steps 3000
+    hf-asr finetune --corpus data/corpus --init_from out/pretrain/model --output_dir out/ctc --max_steps 3000
     accelerate launch --multi_gpu --num_processes 2 -m hf_asr.cli finetune ...   (or torchrun)
 
-Both resume from the last complete checkpoint in --output_dir when there is one (--auto_resume false to start
-over; --resume_from_checkpoint PATH for a given one). Options are parsed by `HfArgumentParser`.
+The final model folder is --output_dir/model, next to the checkpoints and all_results.json (see
+`hf_asr.training.run_folder`). Both resume from the last complete checkpoint in --output_dir when there is one
+(--auto_resume false to start over; --resume_from_checkpoint PATH for a given one). Options are parsed by
+`HfArgumentParser`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from transformers import HfArgumentParser, TrainingArguments
 
 from ..modeling.text_normalizer import NUMBER_POLICIES
 from ..modeling.value_rules import COUNT, FRACTION, NOT_NEGATIVE, OPEN_FRACTION, POSITIVE, check_optional, check_value
+from .run_folder import final_model_dir
 
 logger = logging.getLogger(__name__)
 
@@ -300,7 +303,7 @@ def run_pretrain(options: PretrainOptions, args: TrainingArguments) -> int:
         eval_split=options.eval_split,
         training_args=args,
     )
-    logger.info("Pretrained model saved in %s", args.output_dir)
+    logger.info("Pretrained model saved in %s", final_model_dir(args.output_dir))
     return 0
 
 
@@ -375,7 +378,7 @@ def run_finetune(options: FinetuneOptions, args: TrainingArguments) -> int:
         eval_split=options.eval_split,
         training_args=args,
     )
-    logger.info("Fine-tuned model and processor saved in %s", args.output_dir)
+    logger.info("Fine-tuned model and processor saved in %s", final_model_dir(args.output_dir))
     return 0
 
 

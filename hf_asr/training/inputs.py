@@ -9,8 +9,9 @@
 - `check_ctc_feasible`: transcripts fit their audio (CTC needs a frame per label and one between repeats): an
   error when none does (training would run on loss 0 and learn nothing), a warning naming how many when some do not.
 - `check_resumable`: a checkpoint to resume from holds the optimizer state (without it the optimizer would
-  silently start afresh, with a warm-up from a trained model).
-- `load_pretrained`: a model/processor folder given by the user, named when it is neither there nor on the Hub.
+  silently start afresh, with a warm-up from a trained model), and the run asks for more steps than it has done.
+- `load_pretrained`: a model/processor folder given by the user, named when it is neither there nor on the Hub (or
+  is a run's output_dir, whose model is in output_dir/model).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ..data.features import DURATION_COLUMN
 from ..data.splits import combine_splits, split_parts
 from ..modeling.losses import ctc_required_frames
 from ..modeling.value_rules import COUNT, NOT_NEGATIVE, OPEN_FRACTION, check_optional, check_value
+from .run_folder import refuse_run_folder
 
 logger = logging.getLogger(__name__)
 
@@ -336,6 +338,7 @@ def load_pretrained(cls: Any, source: str | os.PathLike, option: str = "init_fro
         return cls.from_pretrained(str(source), **kwargs)
     except (OSError, ValueError) as error:
         if os.path.isdir(source):
+            refuse_run_folder(source, option)
             raise
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise FileNotFoundError(

@@ -1,7 +1,7 @@
 """Library entry points for pretraining and fine-tuning: thin layers over the trainers, used by the CLI and the demo.
 
     model, history = pretrain(corpus, LogMelWav2Vec2Config.tiny(), "out/pretrain", max_steps=200, device="cpu")
-    model, history = finetune(corpus, processor, "out/pretrain", "out/ctc", max_steps=500, device="cpu")
+    model, history = finetune(corpus, processor, "out/pretrain/model", "out/ctc", max_steps=500, device="cpu")
 
 `corpus` is a `datasets` Dataset or DatasetDict (train split "train", eval split "validation") with an audio column
 and, for fine-tuning, a text column; or one already passed through `hf_asr.data.features.prepare_dataset`.
@@ -40,7 +40,9 @@ from .inputs import (
     training_splits,
 )
 from .metrics import make_compute_metrics
+from .model_card import ctc_model_card, pretraining_model_card
 from .pretraining_trainer import PretrainingTrainer
+from .run_folder import final_model_dir
 from .time_budget import TimeBudget
 
 logger = logging.getLogger(__name__)
@@ -154,7 +156,8 @@ def pretrain(
     resume_from_checkpoint: a checkpoint folder, or True/"auto" for the last one in `output_dir`.
     training_args: full TrainingArguments (then output_dir, max_steps, learning_rate, ... here are ignored);
         otherwise they are built by `make_training_args` with `training_kwargs` as extra fields.
-    The final model and feature extractor are saved in `output_dir` (`from_pretrained`-ready).
+    `output_dir` is laid out as `run_folder` says: the final model folder (model, feature extractor, model card) is
+    `output_dir/model` (`from_pretrained`-ready), next to the checkpoints and the run's metrics (all_results.json).
     """
     feature_extractor = feature_extractor or LogMelFeatureExtractor()
     args = _run_arguments(
@@ -206,8 +209,10 @@ def pretrain(
         time_budget=time_budget,
         shuffle_buffer_size=shuffle_buffer_size,
     )
-    trainer.train(resume_from_checkpoint=resume_from_checkpoint)
-    _save_final(trainer, feature_extractor)
+    output = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
+    train_metrics, eval_metrics = _final_metrics(trainer, output, train, evaluation)
+    card = pretraining_model_card(config, _source_name(init_from), train_split, train_metrics, eval_metrics, eval_split)
+    trainer.save_final_model(final_model_dir(args.output_dir), {"README.md": card})
     return trainer.model, trainer.state.log_history
 
 
@@ -277,7 +282,8 @@ def finetune(
     freeze_feature_encoder: keep the conv feature encoder fixed; None (default): with `init_from` only (usual on
         top of a pretrained encoder; a new model must train its encoder).
     mask_time_prob / mask_feature_prob: SpecAugment during fine-tuning (None keeps the config's values).
-    Other arguments as in `pretrain`. Checkpoints and the final folder hold the model and the processor.
+    Other arguments as in `pretrain`. Checkpoints and the final folder (`output_dir/model`, with a model card
+    holding the final eval WER/CER) hold the model and the processor.
     Raises ValueError before training when a split is missing or empty, or no transcript fits its audio (see
     `hf_asr.training.inputs`).
     """
@@ -324,15 +330,49 @@ def finetune(
         time_budget=time_budget,
         shuffle_buffer_size=shuffle_buffer_size,
     )
-    trainer.train(resume_from_checkpoint=resume_from_checkpoint)
-    _save_final(trainer, processor)
+    output = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
+    train_metrics, eval_metrics = _final_metrics(trainer, output, train, evaluation)
+    has_lm = getattr(processor, "decoder", None) is not None
+    card = ctc_model_card(
+        model.config, _source_name(init_from), train_split, train_metrics, eval_metrics, eval_split, has_lm
+    )
+    trainer.save_final_model(final_model_dir(args.output_dir), {"README.md": card})
     return trainer.model, trainer.state.log_history
 
 
-def _save_final(trainer: Any, processing: Any) -> None:
-    trainer.save_model(trainer.args.output_dir)
-    if trainer.args.should_save:
-        processing.save_pretrained(trainer.args.output_dir)
+# ---- what a run leaves in output_dir (see run_folder) -------------------------------------------------------------
+def _final_metrics(
+    trainer: Any, output: Any, train: Any, evaluation: Any
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(train metrics, final eval metrics or None without an eval split), logged and written to output_dir as
+    transformers' example scripts do (train_results.json, eval_results.json, all_results.json, trainer_state.json).
+
+    The eval metrics are those of an evaluation at the last step when there was one, else a new evaluation."""
+    train_metrics = {**output.metrics, "global_step": output.global_step}
+    if hasattr(train, "__len__"):
+        train_metrics["train_samples"] = len(train)
+    trainer.log_metrics("train", train_metrics)
+    trainer.save_metrics("train", train_metrics)
+    trainer.save_state()
+    if evaluation is None:
+        return train_metrics, None
+    last = [h for h in trainer.state.log_history if "eval_loss" in h and h.get("step") == trainer.state.global_step]
+    if last:
+        eval_metrics = {k: v for k, v in last[-1].items() if k != "step"}
+    else:
+        eval_metrics = trainer.evaluate(eval_dataset=evaluation)
+    if hasattr(evaluation, "__len__"):
+        eval_metrics["eval_samples"] = len(evaluation)
+    trainer.log_metrics("eval", eval_metrics)
+    trainer.save_metrics("eval", eval_metrics)
+    return train_metrics, eval_metrics
+
+
+def _source_name(init_from: Any) -> str | None:
+    """What a run started from, for its model card: a folder or Hub name, a model object's name_or_path, or None."""
+    if init_from is None or isinstance(init_from, (str, os.PathLike)):
+        return None if init_from is None else str(init_from)
+    return getattr(init_from, "name_or_path", None) or "a model object"
 
 
 __all__ = ["pretrain", "finetune", "make_training_args", "load_ctc_model"]

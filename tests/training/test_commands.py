@@ -85,20 +85,19 @@ def test_finetune_then_resume_from_the_cli(corpus_dir, tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         assert main(argv) == 0
     assert "resum" not in caplog.text.lower() and "checkpoint" not in caplog.text  # a fresh run says nothing of it
-    names = {p.name for p in out.iterdir()}
-    assert {
-        "checkpoint-2",
-        "checkpoint-4",
-        "config.json",
-        "model.safetensors",
-        "vocab.json",
-        "processor_config.json",
-    } <= names, names
+    assert {"checkpoint-2", "checkpoint-4", "model", "all_results.json", "trainer_state.json"} <= _names(out)
+    # The final model folder holds the model, processor, code and card only: no training state or logs.
+    model_files = _names(out / "model")
+    assert {"config.json", "model.safetensors", "vocab.json", "processor_config.json", "model.py"} <= model_files
+    assert not [n for n in model_files if n.startswith(("checkpoint", "runs", "trainer_state", "training_args"))]
+    results = json.loads((out / "all_results.json").read_text())
+    assert {"train_loss", "train_runtime", "eval_wer", "eval_cer"} <= set(results), results
+    assert results["train_samples"] == 16 and results["eval_samples"] == 8
+    card = (out / "model" / "README.md").read_text()
+    assert "pipeline_tag: automatic-speech-recognition" in card and f"{100 * results['eval_wer']:.1f}%" in card
     state = json.loads((out / "checkpoint-4" / "trainer_state.json").read_text())
     assert any("eval_wer" in h for h in state["log_history"])
-    assert {"model.safetensors", "vocab.json", "optimizer.pt", "rng_state.pth"} <= {
-        p.name for p in (out / "checkpoint-2").iterdir()
-    }
+    assert {"model.safetensors", "vocab.json", "optimizer.pt", "rng_state.pth"} <= _names(out / "checkpoint-2")
 
     # A second run asks for 6 steps: it resumes from checkpoint-4, says so, and trains steps 5 and 6 only.
     argv[argv.index("--max_steps") + 1] = "6"
@@ -116,6 +115,10 @@ def test_finetune_then_resume_from_the_cli(corpus_dir, tmp_path, caplog):
         ValueError, match=r"max_steps is 5 but .*checkpoint-6, the checkpoint to resume from, is at step 6"
     ):
         main(["--debug", *argv])
+
+
+def _names(folder) -> set[str]:
+    return {path.name for path in folder.iterdir()}
 
 
 def test_pretrain_from_the_cli(corpus_dir, tmp_path):
@@ -149,8 +152,10 @@ def test_pretrain_from_the_cli(corpus_dir, tmp_path):
         )
         == 0
     )
-    config = json.loads((out / "config.json").read_text())
-    assert config["diversity_loss_weight"] == 0.2 and (out / "preprocessor_config.json").exists()
+    config = json.loads((out / "model" / "config.json").read_text())
+    assert config["diversity_loss_weight"] == 0.2 and (out / "model" / "preprocessor_config.json").exists()
+    assert "pipeline_tag: feature-extraction" in (out / "model" / "README.md").read_text()
+    assert "eval_loss" in json.loads((out / "all_results.json").read_text())  # the validation split, at the end
 
     # Fine-tune from the pretrained folder through the CLI, with a given vocabulary.
     from hf_asr.data.vocab import build_vocab
@@ -167,7 +172,7 @@ def test_pretrain_from_the_cli(corpus_dir, tmp_path):
                 "--corpus",
                 str(corpus_dir),
                 "--init_from",
-                str(out),
+                str(out / "model"),
                 "--output_dir",
                 str(ctc),
                 "--vocab",
@@ -183,8 +188,8 @@ def test_pretrain_from_the_cli(corpus_dir, tmp_path):
         )
         == 0
     )
-    assert (ctc / "model.safetensors").exists()
-    assert json.loads((ctc / "config.json").read_text())["vocab_size"] == len(vocab)
+    assert (ctc / "model" / "model.safetensors").exists()
+    assert json.loads((ctc / "model" / "config.json").read_text())["vocab_size"] == len(vocab)
 
 
 def test_features_are_cached_outside_the_corpus_folder_and_reused(corpus_dir, tmp_path):
@@ -235,8 +240,41 @@ def test_build_vocab_then_finetune_on_each_corpus_layout(layout, tmp_path, capsy
     argv += [str(out), "--max_steps", "2", "--per_device_train_batch_size", "2", "--eval_strategy", "steps"]
     argv += ["--eval_steps", "2", "--save_strategy", "no", "--use_cpu", "--report_to", "none", "--disable_tqdm", "true"]
     assert main([*argv, *split_options]) == 0
-    assert (out / "model.safetensors").exists()
+    assert (out / "model" / "model.safetensors").exists()
     assert "'eval_wer'" in capsys.readouterr().out  # the eval split was there and evaluated
+
+
+def test_push_to_hub_uploads_the_clean_model_folder_with_its_lm(corpus_dir, tmp_path, monkeypatch):
+    from hf_asr.modeling.lm_decoder import LMDecoder
+
+    from ..decoding.conftest import ARPA
+    from .fake_hub import install_fake_hub
+    from .runs import make_processor
+
+    processor = make_processor()  # with an LM decoder: --processor carries it into the model folder
+    (tmp_path / "lm.arpa").write_text(ARPA.lstrip())
+    processor.decoder = LMDecoder.from_tokenizer(processor.tokenizer, tmp_path / "lm.arpa", unigrams=["the", "cat"])
+    processor.save_pretrained(tmp_path / "processor")
+    hub = install_fake_hub(monkeypatch)
+    out = tmp_path / "ctc"
+    argv = ["finetune", "--corpus", str(corpus_dir), "--processor", str(tmp_path / "processor"), "--output_dir"]
+    argv += [str(out), "--max_steps", "2", "--per_device_train_batch_size", "4", "--save_steps", "1", "--use_cpu"]
+    argv += ["--report_to", "none", "--push_to_hub", "--hub_model_id", "someone/ctc", "--disable_tqdm", "true"]
+    assert main(argv) == 0
+    assert hub.repos == ["someone/ctc"]
+    *checkpoints, final = hub.uploads
+    assert [upload["folder"] for upload in checkpoints] == [str(out / "checkpoint-1"), str(out / "checkpoint-2")]
+    assert final["folder"] == str(out / "model") and final["path_in_repo"] is None
+    files = set(final["files"])
+    assert {"README.md", "config.json", "model.safetensors", "vocab.json", "model.py", "alphabet.json"} <= files
+    assert {"language_model/attrs.json", "language_model/unigrams.txt", "language_model/lm.arpa"} <= files, files
+    assert files == _files_in(out / "model")  # the folder as it is on disk, nothing left out
+    assert not [name for name in files if name.startswith(("checkpoint", "runs/", "training_args", "trainer_state"))]
+    assert "KenLM decoder in `language_model/`" in (out / "model" / "README.md").read_text()
+
+
+def _files_in(folder) -> set[str]:
+    return {path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()}
 
 
 class _Stop(Exception):

@@ -170,14 +170,14 @@ def test_finetune_learns_the_tone_corpus(processor, raw_corpus, tmp_path):
 
     assert jiwer.wer(list(SENTENCES), predictions) <= 0.25, predictions
 
-    for folder in (out, out / "checkpoint-75"):
+    for folder in (out / "model", out / "checkpoint-75"):
         names = {p.name for p in folder.iterdir()}
         assert {"config.json", "model.safetensors", "vocab.json"} <= names, names
         reloaded_processor = LogMelWav2Vec2Processor.from_pretrained(str(folder))
         assert reloaded_processor.tokenizer.get_vocab() == processor.tokenizer.get_vocab()
         assert reloaded_processor.feature_extractor.to_dict() == processor.feature_extractor.to_dict()
     assert not [p for p in out.iterdir() if p.name.startswith(".tmp-")]
-    reloaded = LogMelWav2Vec2ForCTC.from_pretrained(str(out))
+    reloaded = LogMelWav2Vec2ForCTC.from_pretrained(str(out / "model"))
     with torch.no_grad():
         again = reloaded.eval()(input_features=batch["input_features"], attention_mask=batch["attention_mask"])
     torch.testing.assert_close(again.logits, outputs.logits)
@@ -266,17 +266,13 @@ def test_compute_metrics_uses_the_shipped_metric_scripts(processor):
 
 def test_checkpoints_are_renamed_into_place_before_any_hub_push(processor, prepared, tmp_path, monkeypatch):
     """transformers 5.24 writes checkpoint-N in place; CTCTrainer writes .tmp-checkpoint-N/checkpoint-N and renames
-    it, and defers the Hub push of a checkpoint until it has its final name (no upload of a vanishing folder)."""
+    it, and defers the Hub push of a checkpoint until it has its final name (no upload of a vanishing folder). The
+    push sends the checkpoint's model files, not its training state, and copies nothing into output_dir."""
     import os
 
-    from transformers import Trainer
+    from .fake_hub import install_fake_hub
 
-    pushed = []
-    monkeypatch.setattr(
-        Trainer,
-        "_push_from_checkpoint",
-        lambda self, folder: pushed.append((folder, os.path.isfile(f"{folder}/optimizer.pt"))),
-    )
+    hub = install_fake_hub(monkeypatch)
     trainer = _trainer(
         _model(processor),
         processor,
@@ -288,10 +284,18 @@ def test_checkpoints_are_renamed_into_place_before_any_hub_push(processor, prepa
         save_total_limit=1,
         learning_rate=1e-3,
         optim="adamw_torch",
+        push_to_hub=True,
+        hub_model_id="someone/tiny-ctc",
     )
-    trainer.args.push_to_hub = True  # only _push_from_checkpoint is reached (patched): no network
     trainer.train()
-    assert pushed == [(str(tmp_path / "checkpoint-2"), True), (str(tmp_path / "checkpoint-4"), True)]
+    assert hub.repos == ["someone/tiny-ctc"]
+    assert [upload["folder"] for upload in hub.uploads] == [
+        str(tmp_path / "checkpoint-2"),
+        str(tmp_path / "checkpoint-4"),
+    ]
+    for upload in hub.uploads:
+        assert {"model.safetensors", "config.json", "vocab.json"} <= set(upload["files"]), upload
+        assert not {"optimizer.pt", "scheduler.pt", "trainer_state.json", "training_args.bin"} & set(upload["files"])
     assert sorted(os.listdir(tmp_path)) == ["checkpoint-4"]  # save_total_limit applied to renamed checkpoints
 
 

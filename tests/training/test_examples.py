@@ -61,8 +61,8 @@ def test_examples_run(tmp_path, monkeypatch, capsys):
     for script, out in (("pretrain.py", "pre"), ("finetune_ctc.py", "ctc")):
         argv = [script, str(folder), str(tmp_path / out), "--max_steps", "2", "--batch_size", "4", "--device", "cpu"]
         if script == "finetune_ctc.py":
-            argv += ["--init_from", str(tmp_path / "pre")]
+            argv += ["--init_from", str(tmp_path / "pre" / "model")]
         monkeypatch.setattr(sys, "argv", argv)
         runpy.run_path(os.path.join(ROOT, "examples", script), run_name="__main__")
-        assert (tmp_path / out / "model.safetensors").exists()
+        assert (tmp_path / out / "model" / "model.safetensors").exists()
     assert "eval WER" in capsys.readouterr().out

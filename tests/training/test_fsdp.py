@@ -56,7 +56,16 @@ def test_fsdp_pretrain_finetune_resume_on_two_cpu_processes(tmp_path):
     common = ["--corpus", str(corpus), "--cache_dir", str(tmp_path / "cache"), "--use_cpu", "--report_to", "none"]
     common += ["--eval_strategy", "no", "--logging_steps", "1", "--disable_tqdm", "true"]
     pre, ctc, resumed, single = (tmp_path / name for name in ("pre", "ctc", "resumed", "single"))
-    finetune = ["finetune", *common, "--init_from", str(pre), "--mask_time_prob", "0", "--learning_rate", "1e-3"]
+    finetune = [
+        "finetune",
+        *common,
+        "--init_from",
+        str(pre / "model"),
+        "--mask_time_prob",
+        "0",
+        "--learning_rate",
+        "1e-3",
+    ]
     finetune += ["--max_steps", "6", "--save_steps", "3"]
     pretrain = ["pretrain", *common, "--config", str(tmp_path / "quiet.json"), "--max_steps", "2"]
     two = ["--per_device_train_batch_size", "2"]
@@ -82,10 +91,11 @@ def test_fsdp_pretrain_finetune_resume_on_two_cpu_processes(tmp_path):
     # The final folders hold the gathered weights of the plain classes (not torch's generated FSDP subclasses).
     from transformers import AutoModelForPreTraining
 
-    assert AutoModelForPreTraining.from_pretrained(str(pre)).config.architectures == ["LogMelWav2Vec2ForPreTraining"]
-    saved = json.loads((pre / "config.json").read_text())["auto_map"]
+    model = AutoModelForPreTraining.from_pretrained(str(pre / "model"))
+    assert model.config.architectures == ["LogMelWav2Vec2ForPreTraining"]
+    saved = json.loads((pre / "model" / "config.json").read_text())["auto_map"]
     assert saved["AutoModelForPreTraining"] == "model.LogMelWav2Vec2ForPreTraining"
-    assert not list(pre.glob("_fsdp*.py"))
+    assert not list((pre / "model").glob("_fsdp*.py")) and not (pre / "model" / "training_args.bin").exists()
 
     # Two FSDP processes with 2 utterances each = one process with 4 (the new CTC head is the same too).
     assert main([*finetune, "--per_device_train_batch_size", "4", "--output_dir", str(single)]) == 0
@@ -95,11 +105,11 @@ def test_fsdp_pretrain_finetune_resume_on_two_cpu_processes(tmp_path):
     assert history(resumed / "checkpoint-6") == pytest.approx(losses, abs=1e-6, rel=0)
 
     features = torch.randn(2, 150, 80, generator=torch.Generator().manual_seed(0))
-    final = logits(ctc, features)
+    final = logits(ctc / "model", features)
     merge_fsdp_weights(str(ctc / "checkpoint-6" / "pytorch_model_fsdp_0"), str(ctc / "checkpoint-6"))
     torch.testing.assert_close(logits(ctc / "checkpoint-6", features), final, rtol=0, atol=0)
-    torch.testing.assert_close(logits(resumed, features), final, rtol=0, atol=1e-6)
-    torch.testing.assert_close(logits(single, features), final, rtol=0, atol=1e-4)
+    torch.testing.assert_close(logits(resumed / "model", features), final, rtol=0, atol=1e-6)
+    torch.testing.assert_close(logits(single / "model", features), final, rtol=0, atol=1e-4)
 
 
 def test_an_fsdp_config_that_accelerate_does_not_apply_is_reported(monkeypatch, caplog):

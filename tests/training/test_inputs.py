@@ -109,7 +109,7 @@ def test_evaluation_without_an_eval_split_is_refused_before_training(processor, 
     corpus = datasets.DatasetDict({"train": raw_corpus})
     with pytest.raises(ValueError, match="no eval split 'validation'"):
         finetune(corpus, processor, output_dir=str(tmp_path), max_steps=1, eval_steps=1, config=tiny(processor), **FAST)
-    assert not os.path.exists(tmp_path / "model.safetensors")
+    assert not os.path.exists(tmp_path / "model")
 
 
 @pytest.mark.parametrize("max_steps", [0, -1, 2.5, None])
@@ -145,7 +145,7 @@ def test_transcripts_that_fit_no_audio_stop_fine_tuning_before_it_starts(process
     corpus = with_texts(corpus, ["abcdef" * 30] * len(corpus))  # 180 characters in about a second of audio
     with pytest.raises(ValueError, match=r"8 of 8 utterances of the 'train' split .*utterance 0: 180 labels need 180 "):
         finetune(corpus, processor, output_dir=str(tmp_path), max_steps=1, config=tiny(processor), **FAST)
-    assert not os.path.exists(tmp_path / "model.safetensors")
+    assert not os.path.exists(tmp_path / "model")
 
 
 def test_some_transcripts_too_long_give_a_warning_naming_them(processor, prepared, caplog):

@@ -52,7 +52,9 @@ def test_pretraining_loss_falls_and_codebook_stays_alive(tmp_path):
     for h in logs:  # the temperature logged at step s is the schedule's value at s
         assert h["gumbel_temperature"] == pytest.approx(model.gumbel_temperature_at(h["step"]), rel=1e-6)
     assert model.quantizer.temperature == pytest.approx(model.gumbel_temperature_at(80))
-    assert (tmp_path / "preprocessor_config.json").exists() and (tmp_path / "model.safetensors").exists()
+    assert (tmp_path / "model" / "preprocessor_config.json").exists() and (
+        tmp_path / "model" / "model.safetensors"
+    ).exists()
 
 
 def test_temperature_callback_sets_the_schedule_value():

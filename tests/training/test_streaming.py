@@ -149,7 +149,7 @@ def test_finetune_on_a_stream_trains_max_steps_and_evaluates_the_eval_split(stre
     assert sorted(losses(history)) == [1, 2, 3, 4]
     evaluations = [h for h in history if "eval_wer" in h]
     assert len(evaluations) == 1 and 0 <= evaluations[0]["eval_cer"] and np.isfinite(evaluations[0]["eval_loss"])
-    assert (tmp_path / "model.safetensors").exists()
+    assert (tmp_path / "model" / "model.safetensors").exists()
 
 
 def test_a_stream_needs_max_steps(stream, processor, tmp_path):
@@ -216,7 +216,7 @@ def test_streaming_from_the_cli(corpus_dir, tmp_path, capsys):
 
     pretrain = ["pretrain", "--streaming", "--corpus", str(corpus_dir), "--output_dir", str(tmp_path / "pre"),
                 "--max_steps", "2", "--use_cpu", "--report_to", "none", "--eval_strategy", "no"]  # fmt: skip
-    assert main(pretrain) == 0 and (tmp_path / "pre" / "model.safetensors").exists()
+    assert main(pretrain) == 0 and (tmp_path / "pre" / "model" / "model.safetensors").exists()
 
     capsys.readouterr()
     for extra, named in (

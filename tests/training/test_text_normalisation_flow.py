@@ -50,14 +50,14 @@ def test_vocabulary_labels_and_references_share_one_normaliser(corpus_dir, tmp_p
     assert "the options ask for {'numbers': 'drop'}" in error
     assert main(["finetune", *common]) == 0
 
-    processor = LogMelWav2Vec2Processor.from_pretrained(out)
-    assert json.loads((out / NORMALIZER_FILE).read_text()) == normalizer.to_dict()
+    processor = LogMelWav2Vec2Processor.from_pretrained(out / "model")
+    assert json.loads((out / "model" / NORMALIZER_FILE).read_text()) == normalizer.to_dict()
     tokenizer = processor.tokenizer
     for raw in RAW:  # labels: no <unk>, and they spell the normalised text
         labels = processor(text=raw, unknown_characters="raise")
         assert tokenizer.unk_token_id not in labels
         assert tokenizer.decode(labels, group_tokens=False) == normalizer(raw)
-    model = LogMelWav2Vec2ForCTC.from_pretrained(out)
+    model = LogMelWav2Vec2ForCTC.from_pretrained(out / "model")
     validation = datasets.load_from_disk(str(corpus_dir))["validation"]
     evaluation = evaluate_ctc(model, processor, validation, num_processes=1, progress=False)
     assert evaluation.references == [normalizer(text) for text in RAW]
