@@ -1,4 +1,4 @@
-"""Subcommands of this area for `hf-asr` (see hf_asr/cli.py): build-lm, tune-lm, transcribe."""
+"""Subcommands of this area for `hf-asr` (see hf_asr/cli.py): build-lm, tune-lm, transcribe, evaluate."""
 
 from __future__ import annotations
 
@@ -99,6 +99,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     trans.add_argument("--batch-size", type=checked("batch_size", positive_int), default=1)
     trans.add_argument("--backend", choices=("pyctcdecode", "flashlight"), default="pyctcdecode", help="LM search")
     trans.set_defaults(run=_transcribe)
+
+    evaluate = subparsers.add_parser(
+        "evaluate",
+        help="WER/CER of a model folder on a corpus split, greedy and (when the folder has one) with its LM",
+        description="Transcribes the split greedy and with the folder's LM; prints WER/CER and writes "
+        "eval_results.json.",
+    )
+    evaluate.add_argument("--model", required=True, help="model folder (as `hf-asr finetune` writes: OUTPUT_DIR/model)")
+    evaluate.add_argument("--corpus", required=True, help="corpus, as `hf-asr finetune --corpus` takes")
+    evaluate.add_argument("--split", default="test", help="split to evaluate (default test)")
+    evaluate.add_argument("--audio_column", "--audio-column", default="audio", help="audio column (default audio)")
+    evaluate.add_argument("--text_column", "--text-column", default="text", help="transcript column (default text)")
+    evaluate.add_argument("--output_dir", "--output-dir", help="folder for eval_results.json (default: --model)")
+    evaluate.add_argument(
+        "--num_processes", "--num-processes", type=count["num_processes"], help="LM decoding processes (default: CPUs)"
+    )
+    evaluate.add_argument(
+        "--batch_size", "--batch-size", type=checked("batch_size", positive_int), default=16, help="default 16"
+    )
+    evaluate.set_defaults(run=_evaluate)
 
 
 def _build_lm(args: argparse.Namespace) -> int:
@@ -207,4 +227,54 @@ def _transcribe(args: argparse.Namespace) -> int:
             start, end = chunk["timestamp"]
             print(f"  {start:7.2f} {end:7.2f}  {chunk['text']}")
     sys.stdout.flush()
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import torch
+
+    from ..data.loading import load_corpus
+    from ..hub import load_model_folder
+    from ..modeling.atomic_write import atomic_write_text
+    from ..training.run_folder import refuse_run_folder
+    from .evaluation import evaluate_ctc
+
+    split = load_corpus(args.corpus, split=args.split, audio_column=args.audio_column, text_column=args.text_column)
+    refuse_run_folder(args.model, "--model")
+    model, processor = load_model_folder(args.model)  # with its LM decoder when it has one
+    if torch.cuda.is_available():
+        model.to("cuda")
+    if processor.decoder is None:
+        print(
+            f"{args.model} has no LM: greedy decoding only (`hf-asr build-lm --text TEXT --out LM_DIR --model "
+            f"{args.model}` adds one)"
+        )
+    evaluation = evaluate_ctc(
+        model,
+        processor,
+        split,
+        processor.decoder,
+        text_column=args.text_column,
+        audio_column=args.audio_column,
+        batch_size=args.batch_size,
+        num_processes=args.num_processes,
+    )
+    scores = evaluation.scores
+    print(f"WER/CER on {len(evaluation.references)} utterances of {args.corpus} [{args.split}]:")
+    for name, suffix in (("greedy", "greedy"), ("with the LM", "lm")):
+        if f"wer_{suffix}" in scores:
+            print(f"  {name:12s} WER {100 * scores[f'wer_{suffix}']:6.2f}%   CER {100 * scores[f'cer_{suffix}']:6.2f}%")
+    results = {
+        "model": str(args.model),
+        "corpus": str(args.corpus),
+        "split": args.split,
+        "eval_samples": len(evaluation.references),
+        **{f"eval_{name}": value for name, value in scores.items()},
+    }
+    out = Path(args.output_dir or args.model)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "eval_results.json", json.dumps(results, indent=4) + "\n")
+    print(f"written to {out / 'eval_results.json'}")
     return 0

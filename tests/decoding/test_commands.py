@@ -128,3 +128,52 @@ def test_build_lm_normalises_the_text_with_the_models_normaliser(tmp_path, token
     assert {"two", "three"} <= set((tmp_path / "default" / "unigrams.txt").read_text().split())
     with pytest.raises(ValueError, match="the options ask for {'numbers': 'words'}"):
         main([*build, "--out", str(tmp_path / "x"), "--model", str(tmp_path / "model"), "--numbers", "words"])
+
+
+def test_evaluate_prints_and_writes_greedy_and_lm_scores(workdir, model_folder, capsys):
+    from hf_asr.data.loading import load_corpus
+    from hf_asr.decoding.evaluation import evaluate_ctc
+
+    folder, model, _ = model_folder
+    corpus, out = str(workdir / "corpus"), workdir / "results"
+    argv = ["evaluate", "--model", str(folder), "--corpus", corpus, "--split", "validation", "--output_dir", str(out)]
+    assert main([*argv, "--num_processes", "1", "--batch_size", "1"]) == 0
+    printed = capsys.readouterr().out
+    processor = LogMelWav2Vec2Processor.from_pretrained(folder)
+    split = load_corpus(corpus, split="validation")
+    expected = evaluate_ctc(model, processor, split, processor.decoder, num_processes=1, progress=False).scores
+    assert set(expected) == {"wer_greedy", "cer_greedy", "wer_lm", "cer_lm"}
+    results = json.loads((out / "eval_results.json").read_text())
+    assert results == {
+        "model": str(folder),
+        "corpus": corpus,
+        "split": "validation",
+        "eval_samples": 2,
+        **{f"eval_{name}": pytest.approx(value) for name, value in expected.items()},
+    }
+    assert f"WER/CER on 2 utterances of {corpus} [validation]" in printed
+    for name, suffix in (("greedy", "greedy"), ("with the LM", "lm")):
+        assert f"{name:12s} WER {100 * expected[f'wer_{suffix}']:6.2f}%" in printed
+    assert not (folder / "eval_results.json").exists()  # --output_dir, not the model folder
+
+
+def test_evaluate_without_an_lm_is_greedy_and_says_so(workdir, capsys):
+    model, corpus = workdir / "model", str(workdir / "corpus")
+    assert main(["evaluate", "--model", str(model), "--corpus", corpus, "--split", "validation"]) == 0
+    printed = capsys.readouterr().out
+    assert (
+        f"{model} has no LM: greedy decoding only (`hf-asr build-lm --text TEXT --out LM_DIR --model {model}`"
+        in printed
+    )
+    assert "with the LM" not in printed
+    results = json.loads((model / "eval_results.json").read_text())  # by default beside the model it measures
+    assert {"eval_wer_greedy", "eval_cer_greedy"} <= set(results) and "eval_wer_lm" not in results
+
+    with pytest.raises(ValueError, match=r"corpus has no split 'test'; its splits are \['validation'\]"):
+        main(["--debug", "evaluate", "--model", str(model), "--corpus", corpus])
+    run = workdir / "run"
+    (run / "model").mkdir(parents=True)
+    for path in model.iterdir():  # a training run's output_dir: the model folder is run/model
+        (run / "model" / path.name).symlink_to(path)
+    with pytest.raises(FileNotFoundError, match=f"--model {run} is the output_dir of a training run.*{run / 'model'}"):
+        main(["--debug", "evaluate", "--model", str(run), "--corpus", corpus, "--split", "validation"])
