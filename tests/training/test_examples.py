@@ -1,4 +1,4 @@
-"""The example scripts run on a saved corpus; the accelerate configs parse."""
+"""The example scripts run on a saved corpus (transcripts in a `sentence` column); the accelerate configs parse."""
 
 from __future__ import annotations
 
@@ -57,11 +57,12 @@ def test_multi_node_config_runs_8_processes_on_each_of_2_machines(tmp_path, monk
 def test_examples_run(tmp_path, monkeypatch, capsys):
     folder = tmp_path / "corpus"
     corpus = datasets.DatasetDict({"train": tone_corpus(copies=1), "validation": tone_corpus(copies=1, seed=2)})
+    corpus = corpus.rename_column("text", "sentence")  # transcripts in a column of another name: --text_column
     corpus.cast_column("audio", datasets.Audio(sampling_rate=16000)).save_to_disk(str(folder))
     for script, out in (("pretrain.py", "pre"), ("finetune_ctc.py", "ctc")):
         argv = [script, str(folder), str(tmp_path / out), "--max_steps", "2", "--batch_size", "4", "--device", "cpu"]
         if script == "finetune_ctc.py":
-            argv += ["--init_from", str(tmp_path / "pre" / "model")]
+            argv += ["--init_from", str(tmp_path / "pre" / "model"), "--text_column", "sentence"]
         monkeypatch.setattr(sys, "argv", argv)
         runpy.run_path(os.path.join(ROOT, "examples", script), run_name="__main__")
         assert (tmp_path / out / "model" / "model.safetensors").exists()
