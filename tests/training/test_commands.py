@@ -209,18 +209,21 @@ def test_features_are_cached_outside_the_corpus_folder_and_reused(corpus_dir, tm
     assert files(cache) == cached  # the second run read them back, computed nothing anew
 
 
-LAYOUT_RUNS = {  # layout: (corpus path in the folder written, build-vocab options, finetune split options)
+LAYOUT_RUNS = {  # layout: (corpus path in the folder written, build-vocab options, finetune split options, split
+    # that `hf-asr evaluate` scores)
     "librispeech": (
         "LibriSpeech",
         ["--train-split", "train-clean-100"],
         ["--train_split", "train-clean-100", "--eval_split", "dev-clean"],
+        "dev-clean",
     ),
-    "common_voice": ("", [], ["--max_eval_samples", "1"]),
-    "nemo": ("train_manifest.json", [], ["--validation_fraction", "0.34", "--min_audio_seconds", "0.2"]),
+    "common_voice": ("", [], ["--max_eval_samples", "1"], "test"),
+    "nemo": ("train_manifest.json", [], ["--validation_fraction", "0.34", "--min_audio_seconds", "0.2"], "train"),
     "speechbrain": (
         "",
         ["--train-split", "train+validation"],
         ["--train_split", "train+validation", "--max_train_samples", "2"],
+        "validation",
     ),
 }
 
@@ -231,7 +234,7 @@ def test_build_vocab_then_finetune_on_each_corpus_layout(layout, tmp_path, capsy
 
     folder = tmp_path / layout
     getattr(layout_corpora, f"make_{layout}")(folder)
-    below, vocab_options, split_options = LAYOUT_RUNS[layout]
+    below, vocab_options, split_options, scored_split = LAYOUT_RUNS[layout]
     corpus = str(folder / below)
     assert main(["build-vocab", "--corpus", corpus, "--out", str(tmp_path / "vocab"), *vocab_options]) == 0
     assert f"{corpus}: found {LAYOUTS[layout].split(' (')[0]}: splits " in capsys.readouterr().out
@@ -242,6 +245,12 @@ def test_build_vocab_then_finetune_on_each_corpus_layout(layout, tmp_path, capsy
     assert main([*argv, *split_options]) == 0
     assert (out / "model" / "model.safetensors").exists()
     assert "'eval_wer'" in capsys.readouterr().out  # the eval split was there and evaluated
+    scores = tmp_path / "scores"
+    evaluate = ["evaluate", "--model", str(out / "model"), "--corpus", corpus, "--split", scored_split]
+    assert main([*evaluate, "--output_dir", str(scores), "--num_processes", "1"]) == 0
+    results = json.loads((scores / "eval_results.json").read_text())
+    assert results["split"] == scored_split and results["eval_samples"] >= 1
+    assert results["eval_wer_greedy"] >= 0 and results["eval_cer_greedy"] >= 0, results  # CER > 1: insertions
 
 
 def test_push_to_hub_uploads_the_clean_model_folder_with_its_lm(corpus_dir, tmp_path, monkeypatch):
