@@ -40,6 +40,7 @@ import torch
 from datasets import Array2D
 from torch.utils.data import DataLoader
 from transformers.trainer import TRAINING_ARGS_NAME
+from transformers.trainer_callback import ProgressCallback
 from transformers.trainer_utils import (
     PREFIX_CHECKPOINT_DIR,
     HubStrategy,
@@ -98,7 +99,8 @@ class HfAsrTrainerMixin:
         self.shuffle_buffer_size = shuffle_buffer_size
         self.time_budget = time_budget
         if time_budget is not None:
-            self.add_callback(TimeBudgetCallback(time_budget))
+            bars = [c for c in self.callback_handler.callbacks if isinstance(c, ProgressCallback)]
+            self.add_callback(TimeBudgetCallback(time_budget, progress=bars[0] if bars else None))
         self.max_seconds_per_batch = max_seconds_per_batch
         self.duration_column = duration_column
         self._staging_run_dir: str | None = None

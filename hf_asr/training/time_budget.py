@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 from transformers import TrainerCallback
 
@@ -54,18 +55,34 @@ class TimeBudget:
 
 
 class TimeBudgetCallback(TrainerCallback):
-    """Starts the budget when training begins and stops training once it is spent (saving as usual)."""
+    """Starts the budget when training begins and stops training once it is spent (saving as usual).
 
-    def __init__(self, budget: TimeBudget) -> None:
+    `progress`: the trainer's `ProgressCallback`, whose bar would otherwise count towards the max_steps ceiling (an
+    ETA of hours for a 10-minute budget): its total becomes the steps expected by the time the budget runs out.
+    """
+
+    def __init__(self, budget: TimeBudget, progress: Any = None) -> None:
         self.budget = budget
+        self.progress = progress
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.budget.start()
 
     def on_step_end(self, args, state, control, **kwargs):
-        if self.budget.progress(state.global_step, state.max_steps) >= 1.0:
+        progress = self.budget.progress(state.global_step, state.max_steps)
+        if progress >= 1.0:
             control.should_training_stop = True
+        self._show_expected_steps(state.global_step, progress)
         return control
+
+    def _show_expected_steps(self, step: int, progress: float) -> None:
+        bar = getattr(self.progress, "training_bar", None)
+        if bar is None or not progress > 0:
+            return
+        expected = max(step, round(step / progress))
+        if expected != bar.total:
+            bar.total = expected
+            bar.refresh()
 
 
 __all__ = ["TimeBudget", "TimeBudgetCallback"]

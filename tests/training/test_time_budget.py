@@ -58,3 +58,24 @@ def test_training_stops_on_time_with_the_schedule_run_out(tmp_path):
     assert 1 <= steps < 100_000 and budget.elapsed() >= 4.0
     peak = max(h["learning_rate"] for h in logs)
     assert peak <= 1e-3 and logs[-1]["learning_rate"] < 0.5 * peak  # decayed along the time budget
+
+
+def test_the_progress_bar_counts_towards_the_steps_the_budget_allows(monkeypatch):
+    from types import SimpleNamespace
+
+    from transformers import TrainerControl
+
+    from hf_asr.training.time_budget import TimeBudgetCallback
+
+    clock = FakeClock()
+    monkeypatch.setattr(time_budget_module.time, "monotonic", clock)
+    bar = SimpleNamespace(total=100_000, refreshed=0)
+    bar.refresh = lambda: setattr(bar, "refreshed", bar.refreshed + 1)
+    callback = TimeBudgetCallback(TimeBudget(60.0), progress=SimpleNamespace(training_bar=bar))
+    callback.on_train_begin(None, None, TrainerControl())
+    clock.now += 15  # a quarter of the budget gone after 50 steps: 200 steps expected, not the 100,000 ceiling
+    control = callback.on_step_end(None, SimpleNamespace(global_step=50, max_steps=100_000), TrainerControl())
+    assert bar.total == 200 and bar.refreshed == 1 and not control.should_training_stop
+    clock.now += 45
+    control = callback.on_step_end(None, SimpleNamespace(global_step=190, max_steps=100_000), TrainerControl())
+    assert bar.total == 190 and control.should_training_stop  # the budget is spent: the bar ends where it stops
