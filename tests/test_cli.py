@@ -112,6 +112,7 @@ def test_demo_settings_that_cannot_run(capsys, tmp_path):
     assert_one_error_line(argv, capsys, "unknown LogMelWav2Vec2Config field(s) ['hiden_size']")
     argv = ["demo", "--out", tmp_path, "--set", 'corpus={"train_sentence": 8}']
     assert_one_error_line(argv, capsys, "train_sentence", "CorpusRecipe fields")
+    assert_one_error_line(["demo", "--out", tmp_path, "--set", "out=elsewhere"], capsys, "--set out=", "--out")
 
 
 @pytest.mark.parametrize("max_steps", ["0", "-3"])

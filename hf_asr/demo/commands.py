@@ -51,9 +51,12 @@ def _run(args: argparse.Namespace) -> int:
     from .run import run_demo
     from .settings import demo_settings
 
-    settings = demo_settings(
-        args.preset, args.device, out=args.out, seed=args.seed, minutes=args.minutes, **parse_overrides(args.set)
-    )
+    overrides = parse_overrides(args.set)
+    options = {"out": args.out, "seed": args.seed, "minutes": args.minutes}
+    given_twice = sorted(set(overrides) & {*options, "preset", "device"})
+    if given_twice:
+        raise ValueError(f"--set {given_twice[0]}=...: {given_twice[0]} is an option of its own, --{given_twice[0]}")
+    settings = demo_settings(args.preset, args.device, **options, **overrides)
     report = run_demo(settings)
     print(
         f"[demo] new sentences, unseen voices: WER greedy {100 * report['wer_greedy']:.1f}% -> with LM "
