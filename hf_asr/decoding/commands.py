@@ -133,9 +133,9 @@ def _build_lm(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"--model {args.model} is not a model folder (no tokenizer_config.json there)")
     saved = None
     if args.model:
-        from ..modeling.text_normalizer import LEGACY_NORMALIZER, TextNormalizer
+        from ..modeling.text_normalizer import TextNormalizer
 
-        saved = TextNormalizer.from_pretrained(args.model) or LEGACY_NORMALIZER
+        saved = TextNormalizer.of_model_folder(args.model)
     normalizer = normalizer_from_args(args, saved, where=f"--model {args.model}")
     files = build_lm(
         args.text or args.dataset,

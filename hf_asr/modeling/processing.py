@@ -11,7 +11,7 @@ from .ctc_labels import greedy_ids, trim_to_lengths
 from .lm_decoder import LMDecoder
 from .lm_decoder_folder import find_saved_decoder
 from .model_folder import check_processor_files, local_folder
-from .text_normalizer import LEGACY_NORMALIZER, NORMALIZER_FILE, TextNormalizer
+from .text_normalizer import NORMALIZER_FILE, TextNormalizer
 from .transcripts import report_unknown_characters, require_transcript, tokenizer_alphabet
 
 
@@ -161,8 +161,7 @@ def _saved_normalizer(name_or_path: Any, kwargs: dict[str, Any]) -> TextNormaliz
             **hub_kwargs,
         )
         folder = Path(path).parent if path else None
-    saved = TextNormalizer.from_pretrained(folder) if folder is not None else None
-    return saved or LEGACY_NORMALIZER
+    return TextNormalizer.of_model_folder(folder)
 
 
 def _is_logits(value: Any) -> bool:

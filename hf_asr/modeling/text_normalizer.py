@@ -140,6 +140,13 @@ class TextNormalizer:
             raise ValueError(f"{path} is not valid JSON: {error}") from error
         return cls.from_dict(values, where=str(path))
 
+    @classmethod
+    def of_model_folder(cls, folder: str | Path | None) -> TextNormalizer:
+        """The normaliser a model folder was trained with: its saved one, else (saved before normalisers were
+        saved with models) `LEGACY_NORMALIZER`."""
+        saved = cls.from_pretrained(folder) if folder is not None else None
+        return saved or LEGACY_NORMALIZER
+
 
 # Folders saved before the normaliser was saved with them were trained with digits dropped.
 LEGACY_NORMALIZER = TextNormalizer(numbers="drop")
