@@ -47,6 +47,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--memory", default="1G", help="lmplz sorting memory, e.g. 1G or 10%% (default 1G)")
     build.add_argument("--keep-arpa", action="store_true", help="also keep the ARPA file")
     build.add_argument(
+        "--no-ngram-tables",
+        action="store_true",
+        help="skip ngram_tables.npz (the LM as arrays for beam_search=batched; ~10 s per million n-grams to make)",
+    )
+    build.add_argument(
         "--model", help="model folder: normalise the text with its normaliser, and save an LM decoder into it"
     )
     add_normalizer_arguments(build)
@@ -146,6 +151,7 @@ def _build_lm(args: argparse.Namespace) -> int:
         memory=args.memory,
         keep_arpa=args.keep_arpa,
         normalizer=normalizer,
+        ngram_tables=not args.no_ngram_tables,
     )
     print(f"{args.order}-gram LM on {files.num_sentences} sentences, {files.num_words} words: {files.binary}")
     if args.model:
@@ -155,7 +161,12 @@ def _build_lm(args: argparse.Namespace) -> int:
 
         tokenizer = AutoTokenizer.from_pretrained(args.model)
         decoder = LMDecoder.from_tokenizer(
-            tokenizer, files.binary, unigrams=read_unigrams(files.unigrams), alpha=args.alpha, beta=args.beta
+            tokenizer,
+            files.binary,
+            unigrams=read_unigrams(files.unigrams),
+            alpha=args.alpha,
+            beta=args.beta,
+            ngram_tables=files.ngram_tables,
         )
         decoder.save_pretrained(args.model)
         print(

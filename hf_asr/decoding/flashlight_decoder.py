@@ -94,15 +94,15 @@ class FlashlightLMDecoder:
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike, **overrides: Any) -> FlashlightLMDecoder:
         """Build from a folder saved by `LMDecoder.save_pretrained`; `overrides` replace saved settings."""
-        labels, kenlm_path, unigrams, lm_params, search = read_decoder_folder(directory)
+        folder = read_decoder_folder(directory)
         settings = {
-            "alpha": lm_params["alpha"],
-            "beta": lm_params["beta"],
-            "unk_score_offset": lm_params["unk_score_offset"],
-            "beam_width": search.get("beam_width", 100),
+            "alpha": folder.lm_params["alpha"],
+            "beta": folder.lm_params["beta"],
+            "unk_score_offset": folder.lm_params["unk_score_offset"],
+            "beam_width": folder.search.get("beam_width", 100),
             **overrides,
         }
-        return cls(labels, kenlm_path, unigrams, **settings)
+        return cls(folder.labels, folder.kenlm_path, folder.unigrams, **settings)
 
     def _decode_one(self, log_probs: Any) -> tuple[str, list[dict[str, Any]]]:
         if len(log_probs) == 0:

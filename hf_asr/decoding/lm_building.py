@@ -1,7 +1,9 @@
 """Build a KenLM n-gram model from text: normalise like transcripts, `lmplz` -> ARPA, `build_binary` -> binary.
 
 Output folder (what `LMDecoder` needs): `lm.bin` (KenLM binary), `unigrams.txt` (the words, one per line;
-pyctcdecode cannot read them from a binary; read it with `read_unigrams`), and `lm.arpa` when `keep_arpa=True`.
+pyctcdecode cannot read them from a binary; read it with `read_unigrams`), `ngram_tables.npz` (the n-grams as
+arrays for `beam_search="batched"`, read from the ARPA file: KenLM's binary cannot be read back) unless
+`ngram_tables=False`, and `lm.arpa` when `keep_arpa=True`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from tqdm.auto import tqdm
 from ..data.text import normalize_transcript
 from ..modeling.decoder_options import positive_int
 from ..modeling.lm_decoder_folder import read_unigrams as read_unigrams  # re-exported: reads LMFiles.unigrams
+from ..modeling.ngram_tables import NGRAM_TABLES_FILE, read_arpa
 
 INSTALL_HINT = "bash scripts/setup.sh"
 CHECKOUT_DIR = Path(__file__).resolve().parents[2]  # = Path(hf_asr.__file__).parents[1]: setup.sh puts tools/ there
@@ -33,6 +36,7 @@ class LMFiles:
     arpa: Path | None
     num_sentences: int
     num_words: int
+    ngram_tables: Path | None = None
 
 
 def find_kenlm_tool(name: str) -> Path:
@@ -115,13 +119,14 @@ def build_lm(
     keep_arpa: bool = False,
     prune: Iterable[int] | None = None,
     normalizer: Callable[[str], str] | None = None,
+    ngram_tables: bool = True,
 ) -> LMFiles:
     """Train an `order`-gram KenLM on `text_source` (see `iter_text` for `text_column`/`split`) into `out_dir`.
 
     Each line goes through `normalizer` (the model's `processor.text_normalizer`, so LM words match what the CTC
     model spells; default: `normalize_transcript`). `--discount_fallback` lets lmplz handle tiny corpora; `memory`
     is lmplz's `-S` (sorting memory); `prune` is lmplz's `--prune` counts per order (e.g. [0, 0, 1] to drop
-    singleton 3-grams+).
+    singleton 3-grams+). `ngram_tables=False` skips the tables (their reading takes ~10 s per million n-grams).
     Raises FileNotFoundError when lmplz/build_binary are missing, TypeError naming the row for a line that is not
     a str (an empty dataset cell, say), and ValueError naming the source when no words remain.
     """
@@ -164,6 +169,11 @@ def build_lm(
         unigrams = Path(tmp) / "unigrams.txt"
         unigrams.write_text("".join(w + "\n" for w in sorted(words)), encoding="utf-8")
         targets = [(binary, out / "lm.bin"), (unigrams, out / "unigrams.txt")]
+        if ngram_tables:
+            tables = read_arpa(arpa).save(Path(tmp) / NGRAM_TABLES_FILE)
+            targets.append((tables, out / NGRAM_TABLES_FILE))
+        else:
+            (out / NGRAM_TABLES_FILE).unlink(missing_ok=True)  # an older LM's tables would not fit this one
         if keep_arpa:
             targets.append((arpa, out / "lm.arpa"))
         for source, target in targets:
@@ -174,6 +184,7 @@ def build_lm(
         arpa=out / "lm.arpa" if keep_arpa else None,
         num_sentences=num_sentences,
         num_words=len(words),
+        ngram_tables=out / NGRAM_TABLES_FILE if ngram_tables else None,
     )
 
 

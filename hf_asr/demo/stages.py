@@ -179,7 +179,11 @@ def language_model_stage(
     lm_files = build_lm(lm_text, out / "lm", order=settings.lm_order)
     unigrams = read_unigrams(lm_files.unigrams)
     decoder = LMDecoder.from_tokenizer(
-        data.processor.tokenizer, lm_files.binary, unigrams=unigrams, beam_width=settings.beam_width
+        data.processor.tokenizer,
+        lm_files.binary,
+        unigrams=unigrams,
+        beam_width=settings.beam_width,
+        ngram_tables=lm_files.ngram_tables,
     )
     validation = evaluate_ctc(model, data.processor, data.corpus["validation"])
     tuning = tune_alpha_beta(

@@ -151,14 +151,19 @@ def staged_folder(target: str | os.PathLike) -> Iterator[Path]:
 
 def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> None:
     """Write `text` to `path` through a hidden sibling file renamed over it (flushed to disk first)."""
+    atomic_write_bytes(path, text.encode(encoding))
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write `data` to `path` through a hidden sibling file renamed over it (flushed to disk first)."""
     path = Path(path)
     recover_folder(path)  # a file has no .old-* leftovers: this deletes the .tmp-* files of killed writers
     tmp = _sibling(path, "tmp")
-    # Created like open(path, "w") would (mode 0o666 less the umask), unlike tempfile's private 0o600.
+    # Created like open(path, "wb") would (mode 0o666 less the umask), unlike tempfile's private 0o600.
     handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with os.fdopen(handle, "w", encoding=encoding) as file:
-            file.write(text)
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
             file.flush()
             os.fsync(file.fileno())
         os.replace(tmp, path)

@@ -21,7 +21,11 @@ SEARCH_DEFAULTS = {
     "token_min_logp": -5.0,
     "hotword_weight": 10.0,
     "max_segment_frames": 1500,
+    "beam_search": "pyctcdecode",
 }
+# pyctcdecode: one utterance at a time (hotwords, prune_history); batched: `batched_beam_search.py`, many at once
+# with the n-gram LM in tensors (CPU or GPU), the same results as pyctcdecode without prune_history.
+BEAM_SEARCHES = ("pyctcdecode", "batched")
 MAX_SEGMENT_FRAMES = Rule(int, low=1, optional=True)  # None: never segment
 PER_CALL_OPTIONS = ("hotwords", "prune_history")  # decode-time only, never saved
 
@@ -95,7 +99,7 @@ def check_lm_params(**params: Any) -> dict[str, Any]:
 def check_search_settings(**settings: Any) -> dict[str, Any]:
     """beam_width: a whole number >= 1; beam_prune_logp: a finite number <= 0 (beams this far below the best are
     dropped; above 0 every beam would be); token_min_logp, hotword_weight: finite numbers; max_segment_frames: None
-    or an integer >= 1.
+    or an integer >= 1; beam_search: one of BEAM_SEARCHES.
 
     Returns the given ones as plain Python values; an unknown name raises TypeError.
     """
@@ -104,6 +108,10 @@ def check_search_settings(**settings: Any) -> dict[str, Any]:
     for name, value in settings.items():
         if name == "max_segment_frames":
             checked[name] = check_value(name, value, MAX_SEGMENT_FRAMES)
+        elif name == "beam_search":
+            if value not in BEAM_SEARCHES:
+                raise ValueError(f"beam_search must be one of {list(BEAM_SEARCHES)}, got {value!r}")
+            checked[name] = value
         else:
             checked[name] = positive_int(name, value) if name == "beam_width" else finite_number(name, value)
     if checked.get("beam_prune_logp", 0.0) > 0:

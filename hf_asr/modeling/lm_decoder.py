@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .batched_lm_decoding import decode_batched, load_batched_search
 from .ctc_labels import ctc_labels, to_log_probs, trim_to_lengths
 from .decoder_options import LM_PARAM_NAMES, SEARCH_DEFAULTS, check_lm_params, check_search_settings, decode_settings
 from .fork_pool import fork_map
@@ -42,7 +43,10 @@ class LMDecoder:
     alpha: LM weight; beta: word insertion bonus; unk_score_offset: log-score added for words outside `unigrams`.
     Search settings (overridable per call): beam_width, beam_prune_logp (drop beams this far below the best),
     token_min_logp (ignore labels below this log-prob unless argmax), hotword_weight (with per-call hotwords),
-    max_segment_frames (longer utterances are decoded in pieces cut at pauses, see `decode_beams`; None: never).
+    max_segment_frames (longer utterances are decoded in pieces cut at pauses, see `decode_beams`; None: never),
+    beam_search ("pyctcdecode", one utterance at a time; "batched": many at once with the LM held in tensors, on
+    the CPU or, after `.to("cuda")`, the GPU; it needs `ngram_tables`, the `ngram_tables.npz` that `build-lm`
+    writes, and gives pyctcdecode's results without prune_history; no hotwords).
     Every option is checked by `decoder_options.py`: a bad one raises an error naming it and its value.
     """
 
@@ -56,7 +60,8 @@ class LMDecoder:
         beta: float = 1.0,
         unk_score_offset: float = -10.0,
         score_boundary: bool = True,
-        **search: float,
+        ngram_tables: str | os.PathLike | None = None,
+        **search: Any,
     ) -> None:
         require_pyctcdecode()
         lm_params = check_lm_params(
@@ -75,6 +80,9 @@ class LMDecoder:
         )
         self.labels = self._beam_search.labels
         self._blank_id = self.labels.index("")  # PyctcdecodeBeamSearch has checked that there is one
+        self.ngram_tables = None if ngram_tables is None else Path(ngram_tables)
+        self._batched: Any = None  # the batched search, loaded when first used
+        self._device = "cpu"
 
     @classmethod
     def from_tokenizer(cls, tokenizer: Any, kenlm_path: str | os.PathLike | None, **kwargs: Any) -> LMDecoder:
@@ -92,7 +100,28 @@ class LMDecoder:
         search = check_search_settings(**params)
         if lm_keys:
             self._beam_search.reset_lm_params(**lm_keys)
+            if self._batched is not None:
+                for name, value in lm_keys.items():
+                    setattr(self._batched, name, value)
         self.search.update(search)
+
+    def to(self, device: Any) -> LMDecoder:
+        """Run `beam_search="batched"` on `device` (e.g. "cuda"); pyctcdecode always runs on the CPU."""
+        self._device = device
+        if self._batched is not None:
+            self._batched.to(device)
+        return self
+
+    def _batched_search(self) -> Any:
+        if self._batched is None:
+            if self.kenlm_path is not None and self.ngram_tables is None:
+                raise ValueError(
+                    "beam_search='batched' needs the LM's n-gram tables (ngram_tables.npz), which this decoder "
+                    "was not given; `hf-asr build-lm` writes them beside lm.bin (rebuild an older LM with it)"
+                )
+            tables = self.ngram_tables if self.kenlm_path is not None else None
+            self._batched = load_batched_search(self.labels, tables, self.unigrams, self.lm_params, self._device)
+        return self._batched
 
     def decode_beams(
         self,
@@ -122,6 +151,14 @@ class LMDecoder:
             if progress is not None:
                 progress(next(ends), len(log_probs))  # in order of results; forked workers finish roughly in order
 
+        if settings["beam_search"] == "batched":
+            pieces = [log_probs[start:end] for start, end in bounds]
+            segments = [[beam] for beam in decode_batched(self._batched_search(), pieces, settings, num_processes)]
+            if progress is not None:
+                progress(len(log_probs), len(log_probs))
+            if len(segments) == 1:
+                return segments[0]
+            return [join_segment_beams([beams[0] for beams in segments], [start for start, _ in bounds])]
         if progress is not None:
             progress(0, len(log_probs))
         segments = fork_map(
@@ -174,17 +211,40 @@ class LMDecoder:
         logits: list of (T_i, V) arrays, or (B, T, V) padded with `logit_lengths` (B,) valid frames.
         All inputs and options are validated before any decoding, so a bad one fails fast and is named by its index.
         """
-        decode_settings(self.search, overrides)
+        settings = decode_settings(self.search, overrides)
         if logit_lengths is not None:
             logits = trim_to_lengths(logits, logit_lengths)
         items = [to_log_probs(x, len(self.labels), f"utterance {i}") for i, x in enumerate(logits)]
-        beams = fork_map(lambda x: self.decode_beams(x, **overrides)[0], items, num_processes)
+        if settings["beam_search"] == "batched":
+            beams = self._decode_batched_items(items, settings, num_processes)
+        else:
+            beams = fork_map(lambda x: self.decode_beams(x, **overrides)[0], items, num_processes)
         return LMDecoderOutput(
             text=[b[0] for b in beams],
             word_offsets=[[{"word": w, "start_offset": s, "end_offset": e} for w, (s, e) in b[2]] for b in beams],
             logit_score=[b[3] for b in beams],
             lm_score=[b[4] for b in beams],
         )
+
+    def _decode_batched_items(
+        self, items: list[np.ndarray], settings: dict[str, Any], num_processes: int | None
+    ) -> list[tuple]:
+        """Best beams of whole utterances, all their segments (see `decode_beams`) decoded together."""
+        pieces, owners, starts = [], [], []
+        for index, log_probs in enumerate(items):
+            if len(log_probs) == 0:
+                continue
+            for start, end in segment_bounds(log_probs, self._blank_id, settings["max_segment_frames"]):
+                pieces.append(log_probs[start:end])
+                owners.append(index)
+                starts.append(start)
+        decoded = decode_batched(self._batched_search(), pieces, settings, num_processes)
+        beams: list[tuple] = [("", None, [], 0.0, 0.0)] * len(items)
+        for index in sorted(set(owners)):
+            mine = [k for k, owner in enumerate(owners) if owner == index]
+            joined = [decoded[k] for k in mine]
+            beams[index] = joined[0] if len(mine) == 1 else join_segment_beams(joined, [starts[k] for k in mine])
+        return beams
 
     def save_pretrained(self, save_directory: str | os.PathLike, **kwargs: Any) -> None:
         """Write the decoder files into `save_directory` (see `lm_decoder_folder.py`), replacing older ones
@@ -200,6 +260,7 @@ class LMDecoder:
             unigrams=self.unigrams,
             lm_params=self.lm_params,
             search=self.search,
+            ngram_tables=self.ngram_tables,
         )
         if self.kenlm_path.resolve().parent == saved_lm.parent.resolve():  # re-saved where it was loaded from
             self.kenlm_path = saved_lm
@@ -221,7 +282,7 @@ class LMDecoder:
         silent fallback to decoding without the LM."""
         folder = read_decoder_folder(directory)
         params = {**folder.lm_params, **folder.search, **overrides}
-        return cls(folder.labels, folder.kenlm_path, folder.unigrams, **params)
+        return cls(folder.labels, folder.kenlm_path, folder.unigrams, ngram_tables=folder.ngram_tables, **params)
 
 
 __all__ = ["LMDecoder", "LMDecoderOutput"]

@@ -7,7 +7,10 @@ the search settings), read by `LMDecoder` and by hf_asr's flashlight backend:
     language_model/attrs.json      alpha, beta, unk_score_offset, score_boundary
     language_model/unigrams.txt    the LM's words, one per line
     language_model/lm.bin          the KenLM model (binary; `lm.arpa` when built from an ARPA file)
-    lm_decoder_config.json         beam_width, beam_prune_logp, token_min_logp, hotword_weight, max_segment_frames
+    lm_decoder_config.json         beam_width, beam_prune_logp, token_min_logp, hotword_weight, max_segment_frames,
+                                   beam_search
+    ngram_tables.npz               the LM as arrays for beam_search="batched" (`ngram_tables.py`), when built by
+                                   `build-lm`; beside language_model/, whose 3 files pyctcdecode insists on
 
 Standard library and transformers only: this file ships to the Hub with the model code.
 """
@@ -22,7 +25,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .atomic_write import atomic_write_text, staged_folder
+from .atomic_write import atomic_write_bytes, atomic_write_text, staged_folder
 from .decoder_options import check_labels, check_lm_params, check_search_settings
 
 LM_DIR = "language_model"
@@ -30,6 +33,7 @@ ALPHABET_FILE = "alphabet.json"
 ATTRS_FILE = "attrs.json"
 UNIGRAMS_FILE = "unigrams.txt"
 SEARCH_CONFIG_FILE = "lm_decoder_config.json"
+NGRAM_TABLES_FILE = "ngram_tables.npz"
 KENLM_SUFFIXES = (".bin", ".binary", ".arpa")
 KENLM_BINARY_MAGIC = b"mmap lm http://kheafield.com/code format version"  # how every KenLM binary file starts
 ARPA_HEADER = b"\\data\\"  # the first non-blank line of an ARPA file
@@ -49,6 +53,7 @@ class DecoderFolder(NamedTuple):
     unigrams: list[str]
     lm_params: dict[str, Any]
     search: dict[str, Any]
+    ngram_tables: Path | None = None
 
 
 def has_saved_decoder(directory: str | os.PathLike) -> bool:
@@ -101,6 +106,7 @@ def read_decoder_folder(directory: str | os.PathLike) -> DecoderFolder:
         unigrams=read_unigrams(lm_dir / UNIGRAMS_FILE),
         lm_params=_read_options(lm_dir / ATTRS_FILE, check_lm_params),
         search=_read_options(search_file, check_search_settings) if search_file.exists() else {},
+        ngram_tables=directory / NGRAM_TABLES_FILE if (directory / NGRAM_TABLES_FILE).is_file() else None,
     )
 
 
@@ -132,18 +138,24 @@ def write_decoder_folder(
     unigrams: Iterable[str],
     lm_params: dict[str, Any],
     search: dict[str, Any],
+    ngram_tables: Path | None = None,
 ) -> Path:
     """Write the decoder files into `directory` (an existing folder, e.g. a model's), replacing older ones
     atomically: `language_model/` is built in a hidden sibling folder and swapped into place, then each JSON
     file is renamed over its old copy. Returns the path of the copied KenLM file."""
     directory = Path(directory)
     lm_name = "lm.arpa" if kenlm_path.suffix == ".arpa" else "lm.bin"
+    tables_target = directory / NGRAM_TABLES_FILE
+    if tables_target.exists() and (ngram_tables is None or ngram_tables.resolve() != tables_target.resolve()):
+        tables_target.unlink()  # first, so that no crash below leaves an older LM's tables beside this LM
     with staged_folder(directory / LM_DIR) as lm_dir:
         shutil.copyfile(kenlm_path, lm_dir / lm_name)
         (lm_dir / UNIGRAMS_FILE).write_text("".join(w + "\n" for w in sorted(unigrams)), encoding="utf-8")
         (lm_dir / ATTRS_FILE).write_text(json.dumps(lm_params, indent=1))
     atomic_write_text(directory / ALPHABET_FILE, alphabet_json)
     atomic_write_text(directory / SEARCH_CONFIG_FILE, json.dumps(search, indent=1))
+    if ngram_tables is not None and not tables_target.exists():
+        atomic_write_bytes(tables_target, Path(ngram_tables).read_bytes())
     return directory / LM_DIR / lm_name
 
 
@@ -179,7 +191,7 @@ def find_saved_decoder(name_or_path: str | os.PathLike, **hub_kwargs: Any) -> Pa
     )
     if attrs is None:
         return None
-    for name in (ALPHABET_FILE, f"{LM_DIR}/{UNIGRAMS_FILE}", SEARCH_CONFIG_FILE, f"{LM_DIR}/lm.bin"):
+    for name in (ALPHABET_FILE, f"{LM_DIR}/{UNIGRAMS_FILE}", SEARCH_CONFIG_FILE, f"{LM_DIR}/lm.bin", NGRAM_TABLES_FILE):
         cached_file(str(name_or_path), name, _raise_exceptions_for_missing_entries=False, **hub_kwargs)
     return Path(attrs).parents[1]
 

@@ -33,7 +33,8 @@ def folder(tmp_path, labels, arpa_path, unigrams):
 
 
 def test_written_folder_reads_back(folder, labels, unigrams):
-    read_labels, kenlm_path, words, lm_params, search = read_decoder_folder(folder)
+    read_labels, kenlm_path, words, lm_params, search, tables = read_decoder_folder(folder)
+    assert tables is None  # written without n-gram tables
     assert read_labels == labels and kenlm_path == folder / LM_DIR / "lm.arpa"
     assert words == sorted(unigrams) and lm_params == LM_PARAMS and search == {"beam_width": 7}
     assert find_saved_decoder(folder) == folder and find_saved_decoder(folder / LM_DIR) is None

@@ -1,0 +1,137 @@
+"""The n-gram LM and the unigram spelling trie as torch tensors: every lookup is a `searchsorted` over sorted keys,
+so a batch of hypotheses is scored at once, on the CPU or unchanged on a GPU.
+
+Torch and numpy only: this file ships to the Hub with the model code.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from .ngram_tables import BOS, EOS, UNK, NgramTables
+
+LN_10 = math.log(10.0)  # KenLM scores are log10, CTC scores natural logs (pyctcdecode's LOG_BASE_CHANGE_FACTOR)
+OFF_TRIE = -1  # the trie node of a partial word that no unigram starts with
+
+
+def _lookup(keys: torch.Tensor, values: torch.Tensor, query: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(values at `query` in sorted `keys`, found mask), both shaped like `query`; values are 0 where not found."""
+    if len(keys) == 0:
+        return torch.zeros_like(query), torch.zeros_like(query, dtype=torch.bool)
+    position = torch.searchsorted(keys, query).clamp_(max=len(keys) - 1)
+    found = keys[position] == query
+    return torch.where(found, values[position], torch.zeros_like(query)), found
+
+
+class TensorNgramLM:
+    """`NgramTables` on a device: `score(states, words)` gives log10 p(word | state) and the next states."""
+
+    def __init__(self, tables: NgramTables, device: torch.device | str = "cpu") -> None:
+        self.order = tables.order
+        self.vocabulary = tables.vocabulary
+        self.word_ids = tables.word_ids
+        self.vocab_size = len(tables.vocabulary)
+        self.unk_id = self.word_ids[UNK]
+        self.bos_state = self._unigram_node(tables, BOS)
+        self.eos_id = self.word_ids.get(EOS, self.unk_id)
+
+        def tensor(array: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(np.ascontiguousarray(array)).to(device)
+
+        self.keys = tensor(tables.keys)
+        self.children = tensor(tables.children)
+        self.log10_prob = tensor(tables.log10_prob)
+        self.log10_backoff = tensor(tables.log10_backoff)
+        self.suffix = tensor(tables.suffix)
+        self.next_state = tensor(tables.next_state)
+
+    def _unigram_node(self, tables: NgramTables, word: str) -> int:
+        if word not in self.word_ids:
+            return 0
+        key = self.word_ids[word]  # a unigram's parent is node 0
+        position = int(np.searchsorted(tables.keys, key))
+        return int(tables.children[position]) if position < len(tables.keys) and tables.keys[position] == key else 0
+
+    def start_state(self, sentence_boundary: bool) -> int:
+        """The state before the first word: after <s> when `sentence_boundary`, else the empty context."""
+        return self.bos_state if sentence_boundary else 0
+
+    def score(self, states: torch.Tensor, words: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """log10 p(words | states) (float32) and the states after them; int64 tensors of any one shape."""
+        total = torch.zeros(states.shape, dtype=torch.float32, device=states.device)
+        context = states.clone()
+        done = torch.zeros(states.shape, dtype=torch.bool, device=states.device)
+        matched = torch.zeros_like(states)
+        for _ in range(self.order):  # a state has at most order - 1 words: order tries reach the unigram
+            node, found = _lookup(self.keys, self.children, context * self.vocab_size + words)
+            found &= ~done
+            total += torch.where(found, self.log10_prob[node], torch.where(done, 0.0, self.log10_backoff[context]))
+            matched = torch.where(found, node, matched)
+            done |= found
+            context = torch.where(done, context, self.suffix[context])
+        return total, self.next_state[matched]
+
+    def score_words(self, words: Sequence[str], sentence_boundary: bool = True) -> float:
+        """log10 probability of a sentence, as `kenlm.Model.score(sentence, bos, eos)` gives it (for checks)."""
+        state = torch.tensor([self.start_state(sentence_boundary)], device=self.keys.device)
+        total = 0.0
+        ids = [self.word_ids.get(w, self.unk_id) for w in words] + ([self.eos_id] if sentence_boundary else [])
+        for word in ids:
+            score, state = self.score(state, torch.tensor([word], device=state.device))
+            total += float(score[0])
+        return total
+
+
+class SpellingTrie:
+    """The unigrams spelled in CTC label ids: `step(nodes, labels)` follows one label, `words[node]` is the LM id of
+    the word ending there (the LM's <unk> id where the word is outside the LM or unigrams, with `oov[node]`)."""
+
+    def __init__(
+        self, unigrams: Sequence[str], labels: Sequence[str], lm: TensorNgramLM, device: torch.device | str = "cpu"
+    ) -> None:
+        label_ids = {label: i for i, label in enumerate(labels) if len(label) == 1}
+        self.num_labels = len(labels)
+        edges: dict[int, int] = {}  # node * num_labels + label -> child
+        word_of = [lm.unk_id]
+        oov = [True]
+        for word in unigrams:
+            ids = [label_ids.get(char, -1) for char in word]
+            if -1 in ids:  # a character the model cannot output: it can never be spelled
+                continue
+            node = 0
+            for label in ids:
+                key = node * self.num_labels + label
+                if key not in edges:
+                    edges[key] = len(word_of)
+                    word_of.append(lm.unk_id)
+                    oov.append(True)
+                node = edges[key]
+            in_lm = word in lm.word_ids
+            word_of[node] = lm.word_ids[word] if in_lm else lm.unk_id
+            oov[node] = not in_lm
+        # A dense (nodes, labels) child table: one gather per step. int32: 4 bytes x labels per trie node
+        # (~7 MB for 20k words of 30 letters).
+        table = np.full((len(word_of), self.num_labels), OFF_TRIE, dtype=np.int32)
+        for key, child in edges.items():
+            table[divmod(key, self.num_labels)] = child
+        self.children = torch.from_numpy(table).to(device)
+        self.words = torch.tensor(word_of, dtype=torch.int64, device=device)
+        self.oov = torch.tensor(oov, dtype=torch.bool, device=device)
+
+    def step(self, nodes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The nodes after appending `labels` to the partial words at `nodes` (broadcast); OFF_TRIE stays off."""
+        child = self.children[nodes.clamp(min=0), labels].long()
+        return torch.where(nodes >= 0, child, OFF_TRIE)
+
+    def word_at(self, nodes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(LM word ids, out-of-vocabulary mask) of the partial words at `nodes` read as whole words."""
+        inside = nodes >= 0
+        safe = nodes.clamp(min=0)
+        return torch.where(inside, self.words[safe], self.words[0]), ~inside | self.oov[safe]
+
+
+__all__ = ["TensorNgramLM", "SpellingTrie", "LN_10", "OFF_TRIE"]
