@@ -30,11 +30,13 @@ from typing import Any
 
 import jiwer
 import numpy as np
+import torch
 from pyctcdecode import build_ctcdecoder
 
 from hf_asr.decoding.tuning import greedy_wer
 from hf_asr.modeling.ctc_labels import UNK_LABEL
 from hf_asr.modeling.lm_decoder import LMDecoder
+from hf_asr.modeling.ngram_tables import NGRAM_TABLES_FILE
 
 LABELS = ["", UNK_LABEL, " ", "'"] + [chr(c) for c in range(ord("a"), ord("z") + 1)]
 FRAME_SECONDS = 0.02
@@ -113,6 +115,8 @@ def save_data(directory: Path, references: list[str], logits: list[np.ndarray], 
     (directory / "references.txt").write_text("\n".join(references) + "\n")
     shutil.copyfile(lm_path, directory / "lm.bin")
     shutil.copyfile(lm_path.with_name("unigrams.txt"), directory / "unigrams.txt")
+    if lm_path.with_name(NGRAM_TABLES_FILE).is_file():
+        shutil.copyfile(lm_path.with_name(NGRAM_TABLES_FILE), directory / NGRAM_TABLES_FILE)
 
 
 def load_data(directory: Path) -> tuple[list[str], list[np.ndarray], Path, list[str]]:
@@ -125,7 +129,6 @@ def load_data(directory: Path) -> tuple[list[str], list[np.ndarray], Path, list[
 def model_data(model_dir: Path, corpus_dir: Path, num_utterances: int) -> tuple[list[str], list[np.ndarray], Any]:
     """The normalised references of a demo corpus' test split, a trained model's log-probs (T_i, V) on it, and the
     model folder's saved decoder (`read_decoder_folder`: labels, LM binary, unigrams, tuned alpha/beta)."""
-    import torch
 
     from hf_asr.data.loading import load_corpus
     from hf_asr.data.text import normalize_transcript
@@ -156,16 +159,20 @@ def timed(fn) -> tuple[list[str], float, float]:
 def run(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         labels, source = LABELS, "simulated"
+        tables = None
         if args.model:
             corpus = Path(args.corpus) if args.corpus else Path(args.model).parent / "corpus"
             references, logits, folder = model_data(Path(args.model), corpus, args.num_utterances)
             lm_path, unigrams, labels = Path(folder.kenlm_path), list(folder.unigrams), list(folder.labels)
+            tables = folder.ngram_tables or (Path(args.ngram_tables) if args.ngram_tables else None)
             args.alpha, args.beta = folder.lm_params["alpha"], folder.lm_params["beta"]  # the folder's tuned weights
             source = f"real: {args.model} on the test split of {corpus}"
         elif args.data:
             references, logits, lm_path, unigrams = load_data(Path(args.data))
         else:
             references, logits, lm_path, unigrams = make_data(Path(tmp), args.num_utterances, args.seed)
+        if tables is None and lm_path.with_name(NGRAM_TABLES_FILE).is_file():
+            tables = lm_path.with_name(NGRAM_TABLES_FILE)
         if args.save_data:
             save_data(Path(args.save_data), references, logits, lm_path)
         audio_seconds = sum(len(x) for x in logits) * FRAME_SECONDS
@@ -190,7 +197,9 @@ def run(args: argparse.Namespace) -> dict:
             "results": [],
         }
         baseline = build_ctcdecoder(labels, str(lm_path), unigrams=unigrams, alpha=args.alpha, beta=args.beta)
-        ours = LMDecoder(labels, lm_path, unigrams, alpha=args.alpha, beta=args.beta)
+        ours = LMDecoder(labels, lm_path, unigrams, alpha=args.alpha, beta=args.beta, ngram_tables=tables)
+        if tables is None:
+            print(f"batched rows skipped: no {NGRAM_TABLES_FILE} (rebuild the LM with `hf-asr build-lm`)")
         flashlight_factory = None if args.model else _flashlight(labels, lm_path, unigrams, args)
         n = args.num_processes
         for beam in args.beams:
@@ -208,6 +217,15 @@ def run(args: argparse.Namespace) -> dict:
                     ours.decode_batch(logits, num_processes=n, beam_width=b, beam_prune_logp=-7.0).text
                 ),
             }
+            if tables is not None:
+                for processes in (1, n):
+                    runs[f"hf_asr batched (tensor LM), {processes} process(es)"] = lambda b=beam, p=processes: (
+                        ours.decode_batch(logits, num_processes=p, beam_width=b, beam_search="batched").text
+                    )
+                if torch.cuda.is_available():
+                    runs["hf_asr batched (tensor LM), cuda"] = lambda b=beam: (
+                        ours.to("cuda").decode_batch(logits, beam_width=b, beam_search="batched").text
+                    )
             if flashlight_factory is not None:
                 flashlight = flashlight_factory(beam)
                 runs["hf_asr flashlight backend, 1 process"] = lambda d=flashlight: (
@@ -279,6 +297,9 @@ def main() -> None:
     parser.add_argument("--data", help="use logits/references/LM saved by --save-data instead of building them")
     parser.add_argument("--model", help="trained model folder with language_model/: decode its real posteriors")
     parser.add_argument("--corpus", help="demo corpus folder for --model (default: corpus/ beside the model)")
+    parser.add_argument(
+        "--ngram-tables", help=f"{NGRAM_TABLES_FILE} of the --model's LM when its folder has none (older folders)"
+    )
     args = parser.parse_args()
     report = run(args)
     out = Path(args.out)

@@ -75,7 +75,7 @@ def tune_alpha_beta(
     def score(point: tuple[float, float]) -> float:
         # Runs in a forked worker: changing the decoder there leaves the caller's copy alone.
         decoder.set_params(alpha=point[0], beta=point[1])
-        hypotheses = [decoder.decode(x, **search) for x in log_probs]
+        hypotheses = decoder.decode_batch(log_probs, num_processes=1, **search).text  # batched: all at once
         return error_rates(hypotheses, references, names=("wer",))["wer"]
 
     original = decoder.lm_params

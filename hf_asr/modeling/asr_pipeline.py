@@ -11,7 +11,8 @@ config.json names (`pipeline_entry.py`; needs `trust_remote_code=True`). The sub
 - decodes through transformers' own "ctc_with_lm" path (chunking, strides, word timestamps), which calls
   `LMDecoder.decode_beams`;
 - blanks out padded frames using the model's `logit_lengths`, so batch_size > 1 gives the same text as batch 1;
-- reads local files and the bytes of an audio file with soundfile, so wav/flac need no `ffmpeg` program.
+- reads local files and the bytes of an audio file with soundfile, so wav/flac need no `ffmpeg` program;
+- moves an `LMDecoder` to the model's GPU, where its `beam_search="batched"` then runs.
 
 Long audio: for hf_asr CTC models, input over a minute (`LONG_AUDIO_S`) is cut into `AUTO_CHUNK_S` chunks when no
 `chunk_length_s` is given (`chunk_length_s=0` never chunks): attention over a whole 10-minute file costs ~8× the
@@ -72,6 +73,8 @@ class LMSpeechRecognitionPipeline(AutomaticSpeechRecognitionPipeline):
                     "rebuild the decoder from this model's tokenizer"
                 )
             self.decoder, self.type = decoder, "ctc_with_lm"
+            if isinstance(decoder, LMDecoder) and self.device.type != "cpu":
+                decoder.to(self.device)  # beam_search="batched" then decodes on the model's GPU
 
     def preprocess(self, inputs: Any, chunk_length_s: float | None = None, stride_length_s: Any = None) -> Any:
         # transformers reads a local file or bytes by piping them through the `ffmpeg` program, which is often

@@ -105,6 +105,18 @@ def test_a_batch_decodes_like_its_utterances_alone(lm_files, labels):
     assert forked.text == together.text
 
 
+def test_changed_lm_weights_reach_the_batched_search(lm_files, labels):
+    unigrams, tables = read_unigrams(lm_files.unigrams), lm_files.ngram_tables
+    decoder = LMDecoder(labels, lm_files.binary, unigrams, ngram_tables=tables, beam_width=8, beam_search="batched")
+    logits = noisy_utterances(labels, 12, seed=2)
+    before = decoder.decode_batch(logits)
+    decoder.set_params(alpha=3.0, beta=-1.0)
+    fresh = LMDecoder(labels, lm_files.binary, unigrams, ngram_tables=tables, beam_width=8, alpha=3.0, beta=-1.0)
+    after = decoder.decode_batch(logits)
+    assert after.text == fresh.decode_batch(logits, beam_search="batched").text
+    assert after.lm_score != before.lm_score
+
+
 def test_batched_search_without_lm_equals_pyctcdecode_beam_search(labels):
     decoder = LMDecoder(labels, None, beam_width=6)
     logits = noisy_utterances(labels, 12, seed=9)
