@@ -1,8 +1,10 @@
-"""Seeded on-the-fly waveform augmentation for training (torchaudio): speed, band-limiting, reverberation, noise, gain.
+"""Seeded on-the-fly augmentation for training: waveform steps (torchaudio: speed, band-limiting, reverberation,
+noise, gain) before the log-mel features, feature steps (time stretch, mel warp: `feature_augmentation`) after.
 
-Applied by the training collators before the log-mel features, never at evaluation (the collators' `eval_copy`
-has none). Every random draw comes from the `torch.Generator` passed in, so a seed fixes the augmented audio and
-checkpoints can carry the generator's state.
+Applied by the training collators, never at evaluation (the collators' `eval_copy` has none). Settings whose
+waveform steps are all off leave the audio alone, so training reads prepared features. Every random draw comes
+from the `torch.Generator` passed in, so a seed fixes the augmented batches and checkpoints can carry the
+generator's state.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ class AugmentationSettings:
     reverb_prob, rt60_seconds: convolve with a synthetic room response (decaying noise) of this reverberation time.
     noise_prob, snr_db: add white noise at a uniform SNR (dB, relative to the utterance's mean power).
     gain_db: uniform gain.
+    time_stretch, mel_warp: on the log-mel frames, a uniform time-stretch factor (> 1: fewer frames) and a uniform
+        VTLP factor on the mel axis; (1.0, 1.0) is off.
+    `waveform_only_off()` is the starting point for feature steps alone.
     """
 
     speed_factors: tuple[float, ...] = (0.9, 0.95, 1.0, 1.05, 1.1)
@@ -34,6 +39,29 @@ class AugmentationSettings:
     noise_prob: float = 0.5
     snr_db: tuple[float, float] = (10.0, 40.0)
     gain_db: tuple[float, float] = (-6.0, 6.0)
+    time_stretch: tuple[float, float] = (1.0, 1.0)
+    mel_warp: tuple[float, float] = (1.0, 1.0)
+
+    @classmethod
+    def waveform_only_off(cls, **changes: Any) -> AugmentationSettings:
+        """Every waveform step off (features can then be prepared once), with `changes` applied."""
+        off = dict(speed_factors=(1.0,), band_limit_prob=0.0, reverb_prob=0.0, noise_prob=0.0, gain_db=(0.0, 0.0))
+        return cls(**{**off, **changes})
+
+    @property
+    def changes_waveform(self) -> bool:
+        """Whether any waveform step can change the audio (then features are computed per batch)."""
+        return (
+            any(factor != 1.0 for factor in self.speed_factors)
+            or self.band_limit_prob > 0
+            or self.reverb_prob > 0
+            or self.noise_prob > 0
+            or tuple(self.gain_db) != (0.0, 0.0)
+        )
+
+    @property
+    def changes_features(self) -> bool:
+        return tuple(self.time_stretch) != (1.0, 1.0) or tuple(self.mel_warp) != (1.0, 1.0)
 
     def __post_init__(self) -> None:
         for name in ("band_limit_prob", "reverb_prob", "noise_prob"):
@@ -42,10 +70,13 @@ class AugmentationSettings:
                 raise ValueError(f"augmentation {name} must lie in [0, 1], got {value}")
         if not self.speed_factors or any(not f > 0 for f in self.speed_factors):
             raise ValueError(f"speed_factors must be positive numbers, got {self.speed_factors}")
-        for name in ("rt60_seconds", "snr_db", "gain_db"):
-            low, high = getattr(self, name)
-            if not low <= high:
-                raise ValueError(f"augmentation {name} must be (low, high) with low <= high, got {(low, high)}")
+        for name in ("rt60_seconds", "snr_db", "gain_db", "time_stretch", "mel_warp"):
+            value = getattr(self, name)
+            if len(value) != 2 or not value[0] <= value[1]:
+                raise ValueError(f"augmentation {name} must be (low, high) with low <= high, got {value}")
+        for name in ("time_stretch", "mel_warp"):
+            if not getattr(self, name)[0] > 0:
+                raise ValueError(f"augmentation {name} factors must be positive, got {getattr(self, name)}")
 
     def to_json(self) -> dict[str, Any]:
         return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
@@ -105,10 +136,15 @@ class WaveformAugmenter:
         return wet * (x.abs().max() / wet.abs().max().clamp(min=1e-8))
 
 
+def needs_raw_audio(augmentation: AugmentationSettings | None) -> bool:
+    """Whether training batches must be featurized from the audio (waveform steps on), not from prepared features."""
+    return augmentation is not None and augmentation.changes_waveform
+
+
 def _resampler(source: Fraction, target: int) -> torchaudio.transforms.Resample:
     """Resampling by target / source, with both reduced to small integers."""
     ratio = Fraction(target) / source
     return torchaudio.transforms.Resample(orig_freq=ratio.denominator, new_freq=ratio.numerator)
 
 
-__all__ = ["AugmentationSettings", "WaveformAugmenter"]
+__all__ = ["AugmentationSettings", "WaveformAugmenter", "needs_raw_audio"]

@@ -73,7 +73,7 @@ def run_demo(settings: DemoSettings) -> dict[str, Any]:
         "test_voices": stages.voices_of(data.info, "test"),
         "open_vocabulary": True,
         "lm_vocabulary_size": lm_vocabulary_size,
-        "augmentation": settings.augmentation().to_json() if settings.augment else None,
+        "augmentation": augmentation.to_json() if (augmentation := settings.augmentation()) else None,
         "curves": {"pretraining": _curve(pretrain_log), "fine-tuning": _curve(finetune_log)},
         "pretrain_steps": _last_step(pretrain_log),
         "finetune_steps": _last_step(finetune_log),

@@ -17,6 +17,7 @@ import soundfile
 import torch
 
 from ..data.audio import audio_array
+from ..data.augmentation import needs_raw_audio
 from ..data.features import cached_datasets, prepare_dataset
 from ..data.speaker_corpus import build_speaker_corpus, corpus_info, read_lm_text
 from ..data.speakers import speaker_voice, voice_family
@@ -38,7 +39,7 @@ EVALUATION_SPLITS = ("test", "test_seen_voices")
 
 @dataclass
 class CorpusStage:
-    """The corpus, its info, the processor and, when training without augmentation, the prepared features of
+    """The corpus, its info, the processor and, when training without waveform augmentation, the prepared features of
     train / validation (with labels) and unlabelled, computed once and shared by pretraining and fine-tuning."""
 
     corpus: datasets.DatasetDict
@@ -50,7 +51,8 @@ class CorpusStage:
 
 def corpus_stage(settings: DemoSettings, out: Path) -> CorpusStage:
     """Speak (or reuse) the corpus; the character vocabulary of its train transcripts; the processor; the
-    log-mel features (reused too when corpus, extractor and vocabulary are the same) unless augmenting."""
+    log-mel features (reused too when corpus, extractor and vocabulary are the same) unless waveform augmentation
+    needs the audio."""
     folder = out / "corpus"
     corpus = build_speaker_corpus(folder, settings.recipe(), num_workers=settings.num_workers)
     # Every English letter is a label even if no train sentence holds it (a toy corpus may lack "x"): an open
@@ -59,7 +61,7 @@ def corpus_stage(settings: DemoSettings, out: Path) -> CorpusStage:
     tokenizer = build_tokenizer([*train_texts, string.ascii_lowercase], out_dir=out / "vocab")
     processor = LogMelWav2Vec2Processor(LogMelFeatureExtractor(), tokenizer)
     data = CorpusStage(corpus, corpus_info(folder), processor, folder)
-    if not settings.augment:
+    if not needs_raw_audio(settings.augmentation()):
         data.prepared = _prepared_features(settings, out, data)
     return data
 

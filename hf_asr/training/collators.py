@@ -30,6 +30,7 @@ import torch
 
 from ..data.audio import audio_array
 from ..data.augmentation import AugmentationSettings, WaveformAugmenter
+from ..data.feature_augmentation import augment_features
 from ..modeling.masking import compute_span_mask, sample_negative_indices
 from ..modeling.value_rules import COUNT, FRACTION, Rule, check_optional, check_value
 
@@ -218,17 +219,39 @@ class SeededCollatorMixin:
 
 
 def _augmenter(augmentation: AugmentationSettings | None, feature_extractor: Any) -> WaveformAugmenter | None:
-    if augmentation is None:
+    if augmentation is None or not augmentation.changes_waveform:
         return None
     return WaveformAugmenter(augmentation, sampling_rate=feature_extractor.sampling_rate)
+
+
+def augment_feature_rows(
+    batch: dict[str, torch.Tensor],
+    augmentation: AugmentationSettings | None,
+    generator: torch.Generator,
+    padding_value: float = 0.0,
+) -> dict[str, torch.Tensor]:
+    """The feature steps of `augmentation` (time stretch, mel warp) on each row's valid frames, padded again with
+    `padding_value`: input_features (B, T, n_mels), attention_mask (B, T) -> (B, T', n_mels), (B, T')."""
+    if augmentation is None or not augmentation.changes_features:
+        return batch
+    lengths = batch["attention_mask"].sum(-1).tolist()
+    rows = [
+        augment_features(features[:length], augmentation.time_stretch, augmentation.mel_warp, generator)
+        for features, length in zip(batch["input_features"], lengths, strict=True)
+    ]
+    padded = torch.nn.utils.rnn.pad_sequence(rows, batch_first=True, padding_value=padding_value)
+    new_lengths = torch.tensor([len(row) for row in rows])
+    mask = (torch.arange(padded.shape[1])[None, :] < new_lengths[:, None]).long()
+    return {**batch, "input_features": padded, "attention_mask": mask}
 
 
 class DataCollatorCTC(SeededCollatorMixin):
     """Pads log-mel features (feature extractor) and label ids (with -100) for `LogMelWav2Vec2ForCTC`.
 
     Examples: {"input_features": (T_mel, n_mels) or "audio": cell, "labels": list[int]}. Examples without "labels"
-    give a batch without labels. `augmentation` (raw audio only) is applied in training batches; `eval_copy()`
-    has none. Over-long labels are not dropped here: `CTCTrainer` skips and counts them.
+    give a batch without labels. `augmentation` is applied in training batches (waveform steps need raw audio,
+    feature steps work on prepared features too); `eval_copy()` has none. Over-long labels are not dropped here:
+    `CTCTrainer` skips and counts them (a time stretch can make a transcript too long for its frames).
     """
 
     def __init__(
@@ -252,6 +275,7 @@ class DataCollatorCTC(SeededCollatorMixin):
     def __call__(self, examples: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
         self._start_batch()
         batch = featurize(examples, self.feature_extractor, self.augmenter, self.generator)
+        batch = augment_feature_rows(batch, self.augmentation, self.generator, _padding_value(self.feature_extractor))
         if self.pad_to_multiple_of:
             batch = _pad_time_to_multiple(batch, self.pad_to_multiple_of)
         if "labels" in examples[0]:
@@ -271,7 +295,7 @@ class DataCollatorPretraining(SeededCollatorMixin):
         num_negatives: K negatives per masked frame, from the same utterance (wav2vec 2.0: 100).
         seed: base seed; the generator of process r is seeded with seed + 1_000_003 * r (set by the trainer).
         feature_extractor: pads with its padding value; required for raw-audio examples.
-        augmentation: waveform augmentation of raw-audio training batches.
+        augmentation: training-batch augmentation (waveform steps: raw audio only; feature steps: any example).
 
     Returns batches with input_features (B, T_mel, n_mels), attention_mask (B, T_mel), mask_time_indices (B, T) bool
     and sampled_negative_indices (B, T, K) long; no mask or negative ever lies in padding.
@@ -319,6 +343,7 @@ class DataCollatorPretraining(SeededCollatorMixin):
     def __call__(self, examples: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
         self._start_batch()
         batch = featurize(examples, self.feature_extractor, self.augmenter, self.generator)
+        batch = augment_feature_rows(batch, self.augmentation, self.generator, _padding_value(self.feature_extractor))
         mel_lengths = batch["attention_mask"].sum(-1)
         lengths = torch.as_tensor(self.encoder_lengths(mel_lengths)).long()  # (B,)
         time = int(torch.as_tensor(self.encoder_lengths(torch.tensor([batch["input_features"].shape[1]])))[0])
@@ -331,6 +356,10 @@ class DataCollatorPretraining(SeededCollatorMixin):
         return batch
 
 
+def _padding_value(feature_extractor: Any | None) -> float:
+    return float(getattr(feature_extractor, "padding_value", 0.0))
+
+
 def _pad_time_to_multiple(batch: dict[str, torch.Tensor], multiple: int) -> dict[str, torch.Tensor]:
     time = batch["input_features"].shape[1]
     extra = (-time) % multiple
@@ -340,4 +369,12 @@ def _pad_time_to_multiple(batch: dict[str, torch.Tensor], multiple: int) -> dict
     return batch
 
 
-__all__ = ["DataCollatorCTC", "DataCollatorPretraining", "pad_features", "featurize", "feature_rows", "label_rows"]
+__all__ = [
+    "DataCollatorCTC",
+    "DataCollatorPretraining",
+    "augment_feature_rows",
+    "pad_features",
+    "featurize",
+    "feature_rows",
+    "label_rows",
+]

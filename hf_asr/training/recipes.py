@@ -7,8 +7,8 @@
 and, for fine-tuning, a text column; or one already passed through `hf_asr.data.features.prepare_dataset`.
 A streamed corpus (IterableDataset or IterableDatasetDict, e.g. `load_corpus(..., streaming=True)`) is prepared as
 it is read and needs `max_steps`; see `hf_asr.training.streams` for how processes share it and evaluate on it.
-With `augmentation` (an `AugmentationSettings`), features are computed per batch from the audio, after the seeded
-waveform augmentation of training batches.
+With `augmentation` (an `AugmentationSettings`), training batches are augmented (seeded); when its waveform steps
+are on, features are computed per batch from the augmented audio.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 import datasets
 from transformers import TrainingArguments, set_seed
 
-from ..data.augmentation import AugmentationSettings
+from ..data.augmentation import AugmentationSettings, needs_raw_audio
 from ..data.features import prepare_dataset
 from ..modeling.configuration import LogMelWav2Vec2Config
 from ..modeling.feature_extraction import LogMelFeatureExtractor
@@ -149,7 +149,7 @@ def pretrain(
         model to continue from). Masking defaults to the config's mask_time_prob / mask_time_length /
         num_negatives; the diversity weight and Gumbel schedule are config fields.
     max_seconds_per_batch: batch by total audio seconds (per device) instead of `per_device_batch_size`.
-    augmentation: seeded waveform augmentation of training batches (features are then computed per batch).
+    augmentation: seeded augmentation of training batches (with waveform steps, features are computed per batch).
     time_budget: a `TimeBudget`: the learning rate follows elapsed time too, and training stops when it is spent.
     shuffle_buffer_size: with a streamed corpus and `max_seconds_per_batch`, examples read at a time, sorted by
         duration and packed into batches, whose order is then shuffled (more: less padding, more memory).
@@ -183,7 +183,7 @@ def pretrain(
         model = load_pretrained(LogMelWav2Vec2ForPreTraining, init_from)
     config = model.config
     prepared = prepare_dataset(
-        corpus, feature_extractor, audio_column=audio_column, precompute_features=augmentation is None
+        corpus, feature_extractor, audio_column=audio_column, precompute_features=not needs_raw_audio(augmentation)
     )
     train, evaluation = training_splits(prepared, train_split, eval_split, needs_evaluation(args))
     overrides = {
@@ -313,7 +313,7 @@ def finetune(
         audio_column=audio_column,
         text_column=text_column,
         normalize_text=getattr(processor, "text_normalizer", True),
-        precompute_features=augmentation is None,
+        precompute_features=not needs_raw_audio(augmentation),
     )
     train, evaluation = training_splits(prepared, train_split, eval_split, needs_evaluation(args))
     check_ctc_feasible(train, processor.feature_extractor, model.encoder_lengths, train_split)

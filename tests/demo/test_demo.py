@@ -106,3 +106,16 @@ def test_demo_rejects_a_budget_that_is_not_positive(tmp_path):
     for minutes in (0, -3):
         with pytest.raises(ValueError, match="--minutes"):
             run_demo(demo_settings("cpu", "cpu", out=str(tmp_path), minutes=minutes))
+
+
+def test_demo_augment_names_the_steps_to_use():
+    assert demo_settings("cpu", "cpu").augmentation() is None
+    assert demo_settings("cpu", "cpu", augment=True).augmentation().changes_waveform
+    chosen = demo_settings("cpu", "cpu", augment={"mel_warp": [0.9, 1.1]}).augmentation()
+    assert chosen.mel_warp == (0.9, 1.1) and not chosen.changes_waveform and chosen.time_stretch == (1.0, 1.0)
+    with pytest.raises(TypeError, match="AugmentationSettings fields"):
+        demo_settings("cpu", "cpu", augment={"mel_wrap": [0.9, 1.1]})
+    with pytest.raises(ValueError, match="mel_warp"):
+        demo_settings("cpu", "cpu", augment={"mel_warp": [1.1]})
+    with pytest.raises(TypeError, match="augment must be"):
+        demo_settings("cpu", "cpu", augment="yes")

@@ -72,3 +72,22 @@ def test_pretraining_collator_featurizes_raw_audio(processor):
     lengths = model.encoder_lengths(batch["attention_mask"].sum(-1))
     assert batch["mask_time_indices"].shape == (4, int(lengths.max()))
     assert torch.isfinite(model(**batch).loss)
+
+
+def test_feature_augmentation_of_prepared_features_in_training_batches_only(processor):
+    prepared = prepare_dataset(tone_corpus(copies=1, seed=3), processor.feature_extractor, processor.tokenizer)
+    rows = [prepared[i] for i in range(4)]
+    settings = AugmentationSettings.waveform_only_off(time_stretch=(0.8, 1.2), mel_warp=(0.9, 1.1))
+    training = DataCollatorCTC(processor, augmentation=settings, seed=1)
+    assert training.augmenter is None  # no waveform step: nothing needs the audio
+    plain = DataCollatorCTC(processor)(rows)
+    augmented = training(rows)
+    assert not torch.equal(augmented["attention_mask"].sum(-1), plain["attention_mask"].sum(-1))
+    assert torch.equal(augmented["labels"], plain["labels"])
+    lengths = augmented["attention_mask"].sum(-1)
+    padding = processor.feature_extractor.padding_value
+    for row, length in zip(augmented["input_features"], lengths, strict=True):
+        assert torch.all(row[length:] == padding)  # padding stays padding after the stretch
+    assert torch.equal(training.eval_copy()(rows)["input_features"], plain["input_features"])
+    same_seed = DataCollatorCTC(processor, augmentation=settings, seed=1)(rows)
+    assert torch.equal(same_seed["input_features"], augmented["input_features"])
