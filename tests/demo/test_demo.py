@@ -55,6 +55,8 @@ def test_demo_end_to_end_at_toy_size(tmp_path):
     saved = json.loads((out / "report.json").read_text())
     assert REPORT_KEYS <= set(saved)
     assert saved["pretrain_steps"] >= 1 and saved["finetune_steps"] >= 1
+    assert saved["augmentation"] == settings.augmentation().to_json()  # the default feature steps, recorded
+    assert saved["augmentation"]["mel_warp"] != [1.0, 1.0]
     # Unseen voices by construction: no engine voice of the test split speaks in train.
     assert saved["test_voices_unseen"] is True and not set(saved["train_voices"]) & set(saved["test_voices"])
     assert saved["n_test_utterances"] == report["corpus"]["test"] == TOY_CORPUS["test_sentences"]
@@ -109,7 +111,9 @@ def test_demo_rejects_a_budget_that_is_not_positive(tmp_path):
 
 
 def test_demo_augment_names_the_steps_to_use():
-    assert demo_settings("cpu", "cpu").augmentation() is None
+    default = demo_settings("cpu", "cpu").augmentation()
+    assert default.changes_features and not default.changes_waveform  # prepared features stay usable
+    assert demo_settings("cpu", "cpu", augment=False).augmentation() is None
     assert demo_settings("cpu", "cpu", augment=True).augmentation().changes_waveform
     chosen = demo_settings("cpu", "cpu", augment={"mel_warp": [0.9, 1.1]}).augmentation()
     assert chosen.mel_warp == (0.9, 1.1) and not chosen.changes_waveform and chosen.time_stretch == (1.0, 1.0)
