@@ -26,8 +26,8 @@ class AugmentationSettings:
     reverb_prob, rt60_seconds: convolve with a synthetic room response (decaying noise) of this reverberation time.
     noise_prob, snr_db: add white noise at a uniform SNR (dB, relative to the utterance's mean power).
     gain_db: uniform gain.
-    time_stretch, mel_warp: on the log-mel frames, a uniform time-stretch factor (> 1: fewer frames) and a uniform
-        VTLP factor on the mel axis; (1.0, 1.0) is off.
+    time_stretch, mel_warp: on the log-mel frames, a uniform time-stretch factor per batch (> 1: fewer frames) and
+        a uniform VTLP factor per utterance on the mel axis; (1.0, 1.0) is off.
     `waveform_only_off()` is the starting point for feature steps alone.
     """
 

@@ -49,19 +49,23 @@ def warp_mel_axis(features: torch.Tensor, factor: float) -> torch.Tensor:
     return features[:, low] * (1 - weight) + features[:, low + 1] * weight
 
 
-def augment_features(
-    features: torch.Tensor,
+def augment_batch_features(
+    rows: list[torch.Tensor],
     time_stretch: tuple[float, float],
     mel_warp: tuple[float, float],
     generator: torch.Generator,
-) -> torch.Tensor:
-    """(T, n_mels) -> (T', n_mels): a stretch factor then a warp factor, each uniform in its (low, high)."""
+) -> list[torch.Tensor]:
+    """(T_i, n_mels) rows -> (T_i', n_mels): one time-stretch factor for the batch, a mel-warp factor per row, each
+    uniform in its (low, high).
+
+    One stretch per batch keeps rows that were batched by length equally long: a factor per row made the longest
+    stretched row set the padding (measured: ~30% fewer training steps in the same time at [0.8, 1.2])."""
 
     def uniform(low: float, high: float) -> float:
         return low + (high - low) * float(torch.rand((), generator=generator))
 
-    stretched = stretch_time(features, uniform(*time_stretch))
-    return warp_mel_axis(stretched, uniform(*mel_warp))
+    stretch = uniform(*time_stretch)
+    return [warp_mel_axis(stretch_time(row, stretch), uniform(*mel_warp)) for row in rows]
 
 
-__all__ = ["augment_features", "stretch_time", "warp_mel_axis"]
+__all__ = ["augment_batch_features", "stretch_time", "warp_mel_axis"]

@@ -30,7 +30,7 @@ import torch
 
 from ..data.audio import audio_array
 from ..data.augmentation import AugmentationSettings, WaveformAugmenter
-from ..data.feature_augmentation import augment_features
+from ..data.feature_augmentation import augment_batch_features
 from ..modeling.masking import compute_span_mask, sample_negative_indices
 from ..modeling.value_rules import COUNT, FRACTION, Rule, check_optional, check_value
 
@@ -230,15 +230,14 @@ def augment_feature_rows(
     generator: torch.Generator,
     padding_value: float = 0.0,
 ) -> dict[str, torch.Tensor]:
-    """The feature steps of `augmentation` (time stretch, mel warp) on each row's valid frames, padded again with
-    `padding_value`: input_features (B, T, n_mels), attention_mask (B, T) -> (B, T', n_mels), (B, T')."""
+    """The feature steps of `augmentation` (time stretch per batch, mel warp per row) on each row's valid frames,
+    padded again with `padding_value`: input_features (B, T, n_mels), attention_mask (B, T) -> (B, T', n_mels),
+    (B, T')."""
     if augmentation is None or not augmentation.changes_features:
         return batch
     lengths = batch["attention_mask"].sum(-1).tolist()
-    rows = [
-        augment_features(features[:length], augmentation.time_stretch, augmentation.mel_warp, generator)
-        for features, length in zip(batch["input_features"], lengths, strict=True)
-    ]
+    valid = [features[:length] for features, length in zip(batch["input_features"], lengths, strict=True)]
+    rows = augment_batch_features(valid, augmentation.time_stretch, augmentation.mel_warp, generator)
     padded = torch.nn.utils.rnn.pad_sequence(rows, batch_first=True, padding_value=padding_value)
     new_lengths = torch.tensor([len(row) for row in rows])
     mask = (torch.arange(padded.shape[1])[None, :] < new_lengths[:, None]).long()

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from hf_asr.data.augmentation import AugmentationSettings, needs_raw_audio
-from hf_asr.data.feature_augmentation import augment_features, stretch_time, warp_mel_axis
+from hf_asr.data.feature_augmentation import augment_batch_features, stretch_time, warp_mel_axis
 
 
 def _peaks(bins=(20, 70), frames=30, n_mels=80):
@@ -32,15 +32,18 @@ def test_time_stretch_changes_the_frame_count_and_keeps_the_ends():
     assert torch.equal(stretch_time(features, 1.0), features)
 
 
-def test_augment_features_is_seeded():
-    features = torch.randn(60, 80)
+def test_batch_augmentation_is_seeded_with_one_stretch_per_batch():
+    rows = [torch.randn(60, 80), torch.randn(58, 80)]
 
     def draw(seed):
-        return augment_features(features, (0.8, 1.2), (0.9, 1.1), torch.Generator().manual_seed(seed))
+        return augment_batch_features(rows, (0.8, 1.2), (0.9, 1.1), torch.Generator().manual_seed(seed))
 
-    assert torch.equal(draw(1), draw(1))
-    first, other = draw(1), draw(2)
-    assert first.shape != other.shape or not torch.equal(first, other)
+    first = draw(1)
+    assert all(torch.equal(a, b) for a, b in zip(first, draw(1), strict=True))
+    assert (len(first[0]), len(first[1])) != (60, 58)
+    assert abs(len(first[0]) / 60 - len(first[1]) / 58) < 0.02  # one stretch factor for both rows
+    other = draw(2)
+    assert any(a.shape != b.shape or not torch.equal(a, b) for a, b in zip(first, other, strict=True))
 
 
 def test_feature_steps_alone_keep_prepared_features():
