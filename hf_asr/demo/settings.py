@@ -40,7 +40,7 @@ class DemoSettings:
     model: dict[str, Any] = field(default_factory=dict)
     # Training-batch augmentation: a JSON object naming the steps to use, all others off; true (every step of
     # AugmentationSettings) or false. Measured on 2 cores: waveform steps slow convergence (features per batch);
-    # the default feature steps (prepared features kept) cut unseen-voice WER with the LM from 50.2% to 40.6%.
+    # the default feature steps (prepared features kept) cut unseen-voice WER with the LM from 50.2% to 40.1%.
     augment: bool | dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_AUGMENT))
     pretrain_share: float = 0.1
     pretrain_learning_rate: float = 2e-3

@@ -123,12 +123,24 @@ def featurize(
     feature_extractor: Any,
     augmenter: WaveformAugmenter | None = None,
     generator: torch.Generator | None = None,
+    augmentation: AugmentationSettings | None = None,
 ) -> dict[str, torch.Tensor]:
     """input_features (B, T, n_mels) and attention_mask (B, T) of examples holding `input_features` or `audio`.
 
     Raw audio is checked against the extractor's sampling rate (the error names the example), augmented when
-    `augmenter` is given (drawing from `generator`), then turned into log-mel features.
+    `augmenter` is given (drawing from `generator`), then turned into log-mel features; the feature steps of
+    `augmentation` (time stretch, mel warp) follow, on prepared features too.
     """
+    batch = _padded_features(examples, feature_extractor, augmenter, generator)
+    return augment_feature_rows(batch, augmentation, generator, feature_extractor)
+
+
+def _padded_features(
+    examples: Sequence[dict[str, Any]],
+    feature_extractor: Any,
+    augmenter: WaveformAugmenter | None,
+    generator: torch.Generator | None,
+) -> dict[str, torch.Tensor]:
     if not examples:
         raise ValueError("cannot collate an empty batch")
     _check_same_keys(examples, ("input_features", "audio", "labels"))
@@ -227,21 +239,18 @@ def _augmenter(augmentation: AugmentationSettings | None, feature_extractor: Any
 def augment_feature_rows(
     batch: dict[str, torch.Tensor],
     augmentation: AugmentationSettings | None,
-    generator: torch.Generator,
-    padding_value: float = 0.0,
+    generator: torch.Generator | None,
+    feature_extractor: Any | None = None,
 ) -> dict[str, torch.Tensor]:
     """The feature steps of `augmentation` (time stretch per batch, mel warp per row) on each row's valid frames,
-    padded again with `padding_value`: input_features (B, T, n_mels), attention_mask (B, T) -> (B, T', n_mels),
+    padded again by `pad_features`: input_features (B, T, n_mels), attention_mask (B, T) -> (B, T', n_mels),
     (B, T')."""
     if augmentation is None or not augmentation.changes_features:
         return batch
     lengths = batch["attention_mask"].sum(-1).tolist()
     valid = [features[:length] for features, length in zip(batch["input_features"], lengths, strict=True)]
     rows = augment_batch_features(valid, augmentation.time_stretch, augmentation.mel_warp, generator)
-    padded = torch.nn.utils.rnn.pad_sequence(rows, batch_first=True, padding_value=padding_value)
-    new_lengths = torch.tensor([len(row) for row in rows])
-    mask = (torch.arange(padded.shape[1])[None, :] < new_lengths[:, None]).long()
-    return {**batch, "input_features": padded, "attention_mask": mask}
+    return pad_features([{"input_features": row.numpy()} for row in rows], feature_extractor)
 
 
 class DataCollatorCTC(SeededCollatorMixin):
@@ -273,8 +282,7 @@ class DataCollatorCTC(SeededCollatorMixin):
 
     def __call__(self, examples: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
         self._start_batch()
-        batch = featurize(examples, self.feature_extractor, self.augmenter, self.generator)
-        batch = augment_feature_rows(batch, self.augmentation, self.generator, _padding_value(self.feature_extractor))
+        batch = featurize(examples, self.feature_extractor, self.augmenter, self.generator, self.augmentation)
         if self.pad_to_multiple_of:
             batch = _pad_time_to_multiple(batch, self.pad_to_multiple_of)
         if "labels" in examples[0]:
@@ -341,8 +349,7 @@ class DataCollatorPretraining(SeededCollatorMixin):
 
     def __call__(self, examples: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
         self._start_batch()
-        batch = featurize(examples, self.feature_extractor, self.augmenter, self.generator)
-        batch = augment_feature_rows(batch, self.augmentation, self.generator, _padding_value(self.feature_extractor))
+        batch = featurize(examples, self.feature_extractor, self.augmenter, self.generator, self.augmentation)
         mel_lengths = batch["attention_mask"].sum(-1)
         lengths = torch.as_tensor(self.encoder_lengths(mel_lengths)).long()  # (B,)
         time = int(torch.as_tensor(self.encoder_lengths(torch.tensor([batch["input_features"].shape[1]])))[0])
@@ -353,10 +360,6 @@ class DataCollatorPretraining(SeededCollatorMixin):
         batch["mask_time_indices"] = mask
         batch["sampled_negative_indices"] = negatives
         return batch
-
-
-def _padding_value(feature_extractor: Any | None) -> float:
-    return float(getattr(feature_extractor, "padding_value", 0.0))
 
 
 def _pad_time_to_multiple(batch: dict[str, torch.Tensor], multiple: int) -> dict[str, torch.Tensor]:
