@@ -10,7 +10,9 @@ lexicon-constrained flashlight decoder is compared fairly. Every decoder sees th
 
 With `--model FOLDER` the logits are real instead: that trained model's posteriors on the test utterances of a
 demo corpus (`--corpus`, default the `corpus/` beside the model), decoded with the folder's own LM and labels
-(open vocabulary, so the lexicon-constrained flashlight rows are left out).
+(open vocabulary, so the lexicon-constrained flashlight rows are left out). `--save-data DIR` keeps the logits,
+references, LM and labels of either kind, and `--data DIR` decodes them elsewhere (a GPU machine without the
+corpus or the model: `scripts/gpu_prepare.sh`).
 
 Wall time is what the speedups use; CPU seconds (this process + its workers) are recorded too, because on a
 shared machine other jobs inflate wall time. Results go to bench_results/decode.json (--out).
@@ -108,22 +110,27 @@ def make_data(work: Path, num_utterances: int, seed: int) -> tuple[list[str], li
     return references, logits, files.binary, unigrams
 
 
-def save_data(directory: Path, references: list[str], logits: list[np.ndarray], lm_path: Path) -> None:
-    """Keep the simulated utterances and the LM, to rerun the same benchmark elsewhere (`--data`)."""
+def save_data(
+    directory: Path, references: list[str], logits: list[np.ndarray], lm_path: Path, meta: dict[str, Any]
+) -> None:
+    """Keep the utterances' logits, references and the LM, to rerun the same benchmark elsewhere (`--data`);
+    `meta` (data.json) holds the labels, the LM weights and where the logits came from."""
     directory.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(directory / "logits.npz", *logits)
     (directory / "references.txt").write_text("\n".join(references) + "\n")
     shutil.copyfile(lm_path, directory / "lm.bin")
     shutil.copyfile(lm_path.with_name("unigrams.txt"), directory / "unigrams.txt")
-    if lm_path.with_name(NGRAM_TABLES_FILE).is_file():
-        shutil.copyfile(lm_path.with_name(NGRAM_TABLES_FILE), directory / NGRAM_TABLES_FILE)
+    (directory / "data.json").write_text(json.dumps(meta, indent=1))
 
 
-def load_data(directory: Path) -> tuple[list[str], list[np.ndarray], Path, list[str]]:
+def load_data(directory: Path) -> tuple[list[str], list[np.ndarray], Path, list[str], dict[str, Any]]:
+    """What `save_data` wrote; folders without data.json hold simulated logits over `LABELS`."""
     with np.load(directory / "logits.npz") as arrays:
         logits = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
     references = (directory / "references.txt").read_text().splitlines()
-    return references, logits, directory / "lm.bin", (directory / "unigrams.txt").read_text().split()
+    meta_file = directory / "data.json"
+    meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {"labels": LABELS, "source": "simulated"}
+    return references, logits, directory / "lm.bin", (directory / "unigrams.txt").read_text().split(), meta
 
 
 def model_data(model_dir: Path, corpus_dir: Path, num_utterances: int) -> tuple[list[str], list[np.ndarray], Any]:
@@ -168,13 +175,18 @@ def run(args: argparse.Namespace) -> dict:
             args.alpha, args.beta = folder.lm_params["alpha"], folder.lm_params["beta"]  # the folder's tuned weights
             source = f"real: {args.model} on the test split of {corpus}"
         elif args.data:
-            references, logits, lm_path, unigrams = load_data(Path(args.data))
+            references, logits, lm_path, unigrams, meta = load_data(Path(args.data))
+            labels, source = meta["labels"], meta["source"]
+            args.alpha, args.beta = meta.get("alpha", args.alpha), meta.get("beta", args.beta)
         else:
             references, logits, lm_path, unigrams = make_data(Path(tmp), args.num_utterances, args.seed)
         if tables is None and lm_path.with_name(NGRAM_TABLES_FILE).is_file():
             tables = lm_path.with_name(NGRAM_TABLES_FILE)
         if args.save_data:
-            save_data(Path(args.save_data), references, logits, lm_path)
+            meta = {"labels": labels, "source": source, "alpha": args.alpha, "beta": args.beta}
+            save_data(Path(args.save_data), references, logits, lm_path, meta)
+            if tables is not None:
+                shutil.copyfile(tables, Path(args.save_data) / NGRAM_TABLES_FILE)
         audio_seconds = sum(len(x) for x in logits) * FRAME_SECONDS
         stats = np.concatenate(logits)
         report: dict = {
@@ -200,7 +212,7 @@ def run(args: argparse.Namespace) -> dict:
         ours = LMDecoder(labels, lm_path, unigrams, alpha=args.alpha, beta=args.beta, ngram_tables=tables)
         if tables is None:
             print(f"batched rows skipped: no {NGRAM_TABLES_FILE} (rebuild the LM with `hf-asr build-lm`)")
-        flashlight_factory = None if args.model else _flashlight(labels, lm_path, unigrams, args)
+        flashlight_factory = None if source != "simulated" else _flashlight(labels, lm_path, unigrams, args)
         n = args.num_processes
         for beam in args.beams:
             runs = {
@@ -293,7 +305,7 @@ def main() -> None:
     parser.add_argument("--flashlight-beam-threshold", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="bench_results/decode.json")
-    parser.add_argument("--save-data", help="also save the simulated logits, references and LM into this folder")
+    parser.add_argument("--save-data", help="also save the logits (simulated or --model's), references, LM here")
     parser.add_argument("--data", help="use logits/references/LM saved by --save-data instead of building them")
     parser.add_argument("--model", help="trained model folder with language_model/: decode its real posteriors")
     parser.add_argument("--corpus", help="demo corpus folder for --model (default: corpus/ beside the model)")
