@@ -9,7 +9,7 @@ TOOLS="$ROOT/tools"
 
 DEBIAN_PACKAGES=(
   libavcodec59 libavformat59 libavutil57 libswresample4 libswscale6 libavdevice59 libavfilter8
-  espeak-ng flite sox fortunes-min fortunes
+  espeak-ng flite festival festvox-kdlpc16k sox fortunes-min fortunes
   cmake libboost-program-options-dev libboost-system-dev libboost-thread-dev libboost-test-dev
   zlib1g-dev libbz2-dev liblzma-dev
 )

@@ -23,7 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     make.add_argument("--noise-snr-db", type=float, default=None, help="add white noise at this SNR")
     make.add_argument("--num-voices", type=int, default=None, help="size of the voice pool")
     make.add_argument("--num-workers", type=int, default=2, help="synthesis processes")
-    make.add_argument("--engines", nargs="+", default=["espeak-ng", "flite"], help="TTS engines to draw voices from")
+    make.add_argument(
+        "--engines", nargs="+", default=["espeak-ng", "flite"], help="TTS engines to draw voices from (also: festival)"
+    )
     make.add_argument(
         "--split-fractions", type=float, nargs=3, default=(0.8, 0.1, 0.1), metavar=("TRAIN", "VALID", "TEST")
     )

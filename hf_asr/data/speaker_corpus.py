@@ -47,7 +47,8 @@ class CorpusRecipe:
 
     Sentence counts are per split (test_seen_voices reuses the test sentences). Speakers: `train_speakers` settings
     for train and unlabelled, `heldout_speakers` for validation and test, drawn by `draw_speakers` with `heldout`
-    patterns and `flite_share`. `sentence_source`: None (Debian fortunes), a text file or a saved dataset, as in
+    patterns and `flite_share` (the share of speakers whose voice comes from recordings: flite's and, when `engines`
+    has it, festival's). `sentence_source`: None (Debian fortunes), a text file or a saved dataset, as in
     `load_sentences`; sentences have `min_words`..`max_words` words.
     """
 

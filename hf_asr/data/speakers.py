@@ -1,7 +1,7 @@
 """Synthetic speakers for a corpus that teaches speech rather than speakers: many train voices, held-out voices.
 
-A speaker is one `Voice` setting: engine voice (espeak-ng accent + variant, or a flite voice) with its own speed and
-pitch. Held-out patterns name engine voices that no train speaker may use:
+A speaker is one `Voice` setting: engine voice (espeak-ng accent + variant, a flite or a festival voice) with its own
+speed and pitch. Held-out patterns name engine voices that no train speaker may use:
 
     "flite:rms"          the flite voice rms, at any speed and pitch
     "espeak-ng:+m7"      the espeak-ng variant m7, with any accent
@@ -19,12 +19,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from .tts import (
+    ENGINES,
     ESPEAK,
     ESPEAK_VARIANTS,
     ESPEAK_VOICES,
+    FESTIVAL,
     FLITE,
     FLITE_VOICES,
     Voice,
+    available_festival_voices,
     available_flite_voices,
     require_program,
 )
@@ -78,7 +81,7 @@ def matches_heldout(engine: str, name: str, patterns: Sequence[str]) -> bool:
 
 
 def engine_voice_names(engines: Sequence[str]) -> dict[str, list[str]]:
-    """Every engine voice name per engine: espeak-ng accents × variants, the installed flite voices."""
+    """Every engine voice name per engine: espeak-ng accents × variants, the installed flite and festival voices."""
     names: dict[str, list[str]] = {}
     for engine in engines:
         require_program(engine)
@@ -86,8 +89,12 @@ def engine_voice_names(engines: Sequence[str]) -> dict[str, list[str]]:
             names[engine] = [f"{v}+{var}" if var else v for v in ESPEAK_VOICES for var in ESPEAK_VARIANTS]
         elif engine == FLITE:
             names[engine] = [v for v in FLITE_VOICES if v in available_flite_voices()]
+        elif engine == FESTIVAL:
+            names[engine] = list(available_festival_voices())
+            if not names[engine]:
+                raise FileNotFoundError("festival has none of its usable voices: `apt-get install festvox-kdlpc16k`")
         else:
-            raise ValueError(f"unknown TTS engine {engine!r}; expected {ESPEAK!r} or {FLITE!r}")
+            raise ValueError(f"unknown TTS engine {engine!r}; expected one of {list(ENGINES)}")
     return names
 
 
@@ -101,8 +108,9 @@ def draw_speakers(
 ) -> SpeakerPools:
     """`num_train` train and `num_heldout` held-out speaker settings, all distinct, fixed by `seed`.
 
-    Each speaker draws an engine (flite with probability `flite_share` when both engines are used), an engine voice
-    from its side of the split (a seeded shuffle per engine, refilled once used up, so names repeat only after every
+    Each speaker draws an engine (when espeak-ng is used with flite and/or festival: one of the latter with
+    probability `flite_share`, chosen in proportion to their voices on that side), an engine voice from its side of
+    the split (a seeded shuffle per engine, refilled once used up, so names repeat only after every
     name was used) and a speed in `SPEED_RANGE` and pitch in `PITCH_RANGE`. Raises ValueError when the patterns hold
     out nothing, or a side is left without engine voices.
     """
@@ -113,10 +121,14 @@ def draw_speakers(
         raise ValueError(f"the held-out patterns {list(heldout)} match no voice of {list(engines)}")
     rng = np.random.default_rng(seed)
 
-    def by_share(index: int, engines_left: list[str]) -> str:
-        if FLITE in engines_left and len(engines_left) > 1:
-            return FLITE if rng.random() < flite_share else next(e for e in engines_left if e != FLITE)
-        return engines_left[0]
+    def by_share(index: int, voices_left: dict[str, int]) -> str:
+        recorded = [e for e in voices_left if e != ESPEAK]  # flite and festival: voices built from recordings
+        if not recorded or (ESPEAK in voices_left and rng.random() >= flite_share):
+            return ESPEAK
+        if len(recorded) == 1:
+            return recorded[0]
+        counts = np.array([voices_left[e] for e in recorded], dtype=float)
+        return recorded[int(rng.choice(len(recorded), p=counts / counts.sum()))]
 
     seen: set[str] = set()
     train = _draw(num_train, train_names, by_share, rng, seen, "train")
@@ -125,19 +137,21 @@ def draw_speakers(
 
 
 def default_voices(n: int, seed: int = 0, engines: Sequence[str] = (ESPEAK, FLITE)) -> list[Voice]:
-    """`n` distinct voices with seeded speed and pitch, no voice held out; with both engines, every third is flite.
+    """`n` distinct voices with seeded speed and pitch, no voice held out; with espeak-ng and others, every third
+    is flite or festival (in turn).
 
     The same arguments always give the same list. Raises FileNotFoundError if an engine in `engines` is not
     installed (naming its Debian package).
     """
-    unknown = set(engines) - {ESPEAK, FLITE}
+    unknown = set(engines) - set(ENGINES)
     if unknown or not engines:
-        raise ValueError(f"engines must be a non-empty subset of {(ESPEAK, FLITE)}, got {tuple(engines)}")
+        raise ValueError(f"engines must be a non-empty subset of {ENGINES}, got {tuple(engines)}")
 
-    def every_third(index: int, engines_left: list[str]) -> str:
-        if len(engines_left) == 1:
-            return engines_left[0]
-        return FLITE if index % 3 == 1 else ESPEAK
+    def every_third(index: int, voices_left: dict[str, int]) -> str:
+        recorded = [e for e in voices_left if e != ESPEAK]
+        if ESPEAK not in voices_left or (recorded and index % 3 == 1):
+            return recorded[(index // 3) % len(recorded)]
+        return ESPEAK
 
     return _draw(n, engine_voice_names(engines), every_third, np.random.default_rng(seed), set(), "")
 
@@ -145,21 +159,21 @@ def default_voices(n: int, seed: int = 0, engines: Sequence[str] = (ESPEAK, FLIT
 def _draw(
     count: int,
     names: dict[str, list[str]],
-    choose_engine: Callable[[int, list[str]], str],
+    choose_engine: Callable[[int, dict[str, int]], str],
     rng: np.random.Generator,
     seen: set[str],
     side: str,
 ) -> list[Voice]:
     """`count` distinct speakers (ids not in `seen`, which is updated) from per-engine voice `names`."""
-    engines = [e for e, ns in names.items() if ns]
-    if count and not engines:
+    voices_left = {e: len(ns) for e, ns in names.items() if ns}  # engines with voices on this side, in order
+    if count and not voices_left:
         raise ValueError(f"no engine voice is left for the {side} speakers".replace("  ", " "))
-    queues: dict[str, list[str]] = {e: [] for e in engines}
+    queues: dict[str, list[str]] = {e: [] for e in voices_left}
     voices: list[Voice] = []
     for _ in range(100 * count + 1000):
         if len(voices) == count:
             return voices
-        engine = choose_engine(len(voices), engines)
+        engine = choose_engine(len(voices), voices_left)
         if not queues[engine]:
             queues[engine] = [names[engine][i] for i in rng.permutation(len(names[engine]))]
         voice = Voice(

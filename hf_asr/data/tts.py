@@ -1,7 +1,8 @@
-"""Speak sentences with Debian's `espeak-ng` and `flite` into 16 kHz mono float32 audio.
+"""Speak sentences with Debian's `espeak-ng`, `flite` and `festival` into 16 kHz mono float32 audio.
 
 Each call runs the synthesiser as a subprocess that writes a wav file into a temporary folder, reads it back and
-resamples it with torchaudio (espeak-ng writes 22.05 kHz, flite 8 or 16 kHz depending on the voice).
+resamples it with torchaudio (espeak-ng writes 22.05 kHz, flite 8 or 16 kHz depending on the voice, festival's
+diphone voices 16 kHz).
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ from .audio import read_audio
 SAMPLING_RATE = 16_000
 ESPEAK = "espeak-ng"
 FLITE = "flite"
-_APT_PACKAGE = {ESPEAK: "espeak-ng", FLITE: "flite"}
+FESTIVAL = "festival"
+ENGINES = (ESPEAK, FLITE, FESTIVAL)
+# The program each engine runs, and the Debian packages that bring it (festival: with its one male US voice).
+_PROGRAM = {ESPEAK: "espeak-ng", FLITE: "flite", FESTIVAL: "text2wave"}
+_APT_PACKAGE = {"espeak-ng": "espeak-ng", "flite": "flite", "text2wave": "festival festvox-kdlpc16k"}
 
 # espeak-ng's built-in English voices (the `mb/` ones need MBROLA databases, absent on Debian by default).
 ESPEAK_VOICES = (
@@ -40,6 +45,10 @@ ESPEAK_VARIANTS = (
 # flite's built-in voices (`flite -lv`); `awb_time` only says the time. `kal` is 8 kHz (`kal16`: the same voice at
 # 16 kHz); `rms` ignores pitch.
 FLITE_VOICES = ("kal", "kal16", "awb", "rms", "slt")
+# festival voices whose speed and pitch can be set: (the voice's own Duration_Stretch, target F0 mean and standard
+# deviation in Hz, from its festvox/*.scm). Its HTS voices ignore both, and speak a flite voice's speaker again.
+FESTIVAL_VOICES = {"ked_diphone": (1.1, 105.0, 15.0), "kal_diphone": (1.0, 105.0, 14.0)}
+_FESTIVAL_VOICE_DIR = Path("/usr/share/festival/voices")
 _ESPEAK_DEFAULT_WPM = 175
 _ESPEAK_DEFAULT_PITCH = 50
 
@@ -48,7 +57,8 @@ _ESPEAK_DEFAULT_PITCH = 50
 class Voice:
     """One synthetic speaker.
 
-    engine: "espeak-ng" or "flite". name: the engine's voice, for espeak-ng optionally with a variant ("en-us+m3").
+    engine: "espeak-ng", "flite" or "festival". name: the engine's voice, for espeak-ng optionally with a variant
+    ("en-us+m3").
     speed: speaking rate relative to the engine's default (1.2 = 20% faster). pitch: relative pitch (1.0 = default).
     """
 
@@ -58,8 +68,8 @@ class Voice:
     pitch: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.engine not in (ESPEAK, FLITE):
-            raise ValueError(f"unknown TTS engine {self.engine!r}; expected {ESPEAK!r} or {FLITE!r}")
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown TTS engine {self.engine!r}; expected one of {list(ENGINES)}")
         if self.speed <= 0 or self.pitch <= 0:
             raise ValueError(f"speed and pitch must be positive, got speed={self.speed}, pitch={self.pitch}")
 
@@ -69,7 +79,16 @@ class Voice:
         return f"{self.engine}:{self.name}:s{self.speed:.2f}:p{self.pitch:.2f}"
 
     def command(self, text: str, wav_path: str | Path) -> list[str]:
-        """The command line that speaks `text` into `wav_path`."""
+        """The command line that speaks `text` into `wav_path` (festival's text2wave reads `text` from stdin)."""
+        if self.engine == FESTIVAL:
+            stretch, f0_mean, f0_std = FESTIVAL_VOICES[self.name]
+            params = f"'((target_f0_mean {f0_mean * self.pitch:.1f}) (target_f0_std {f0_std * self.pitch:.1f})"
+            return [
+                _PROGRAM[FESTIVAL], "-o", str(wav_path),
+                "-eval", f"(voice_{self.name})",
+                "-eval", f"(Parameter.set 'Duration_Stretch {stretch / self.speed:.4f})",
+                "-eval", f"(set! int_lr_params {params} (model_f0_mean 170) (model_f0_std 34)))",
+            ]  # fmt: skip
         if self.engine == ESPEAK:
             wpm = round(_ESPEAK_DEFAULT_WPM * self.speed)
             pitch = min(99, max(0, round(_ESPEAK_DEFAULT_PITCH * self.pitch)))
@@ -82,8 +101,10 @@ class Voice:
         ]  # fmt: skip
 
 
-def require_program(program: str) -> str:
-    """Path of `program`; FileNotFoundError naming the Debian package to install when it is missing."""
+def require_program(engine: str) -> str:
+    """Path of the program of `engine` (or of a program); FileNotFoundError naming the Debian package to install
+    when it is missing."""
+    program = _PROGRAM.get(engine, engine)
     path = shutil.which(program)
     if path is None:
         package = _APT_PACKAGE.get(program, program)
@@ -96,6 +117,12 @@ def available_flite_voices() -> tuple[str, ...]:
     """Voices compiled into the installed flite (`flite -lv`)."""
     output = subprocess.run([require_program(FLITE), "-lv"], capture_output=True, text=True).stdout
     return tuple(output.split(":", 1)[-1].split())
+
+
+def available_festival_voices() -> tuple[str, ...]:
+    """The voices of `FESTIVAL_VOICES` that are installed (a folder under /usr/share/festival/voices/LANGUAGE/)."""
+    installed = {path.name for path in _FESTIVAL_VOICE_DIR.glob("*/*")}
+    return tuple(name for name in FESTIVAL_VOICES if name in installed)
 
 
 def synthesize(
@@ -115,10 +142,16 @@ def synthesize(
     # flite silently falls back to its default voice for an unknown name: refuse instead.
     if voice.engine == FLITE and voice.name not in available_flite_voices():
         raise ValueError(f"flite has no voice {voice.name!r}; it has {list(available_flite_voices())}")
+    if voice.engine == FESTIVAL and voice.name not in available_festival_voices():
+        raise ValueError(
+            f"festival has no voice {voice.name!r} (installed of {list(FESTIVAL_VOICES)}: "
+            f"{list(available_festival_voices())}); `apt-get install festvox-kdlpc16k` brings ked_diphone"
+        )
     with tempfile.TemporaryDirectory(prefix="hf_asr_tts_") as tmp:
         wav_path = Path(tmp) / "utterance.wav"
         command = voice.command(text, wav_path)
-        result = subprocess.run(command, capture_output=True, text=True)
+        stdin = text if voice.engine == FESTIVAL else None
+        result = subprocess.run(command, input=stdin, capture_output=True, text=True)
         if result.returncode != 0 or not wav_path.exists():
             raise RuntimeError(
                 f"{voice.engine} failed (exit {result.returncode}) for voice {voice.id} on {text!r}: "

@@ -9,7 +9,7 @@ from hf_asr.data.speakers import (
     speaker_voice,
     voice_name,
 )
-from hf_asr.data.tts import ESPEAK, FLITE
+from hf_asr.data.tts import ESPEAK, FESTIVAL, FLITE
 
 
 def test_heldout_patterns():
@@ -35,6 +35,17 @@ def test_train_and_heldout_speakers_share_no_engine_voice():
     assert len(train_voices) >= 100
     assert draw_speakers(160, 24, seed=0) == pools and draw_speakers(160, 24, seed=1) != pools
     assert speaker_voice(pools.heldout[0].id) == voice_name(pools.heldout[0])
+
+
+def test_festival_speakers_share_the_recorded_voices_share():
+    pools = draw_speakers(400, 24, seed=0, engines=(ESPEAK, FLITE, FESTIVAL), flite_share=0.5)
+    engines = [v.engine for v in pools.train]
+    recorded = engines.count(FLITE) + engines.count(FESTIVAL)
+    assert 160 < recorded < 240  # half of the speakers, flite's and festival's together
+    # festival has one voice beside flite's four train voices: about a fifth of the recorded ones
+    assert 0.1 < engines.count(FESTIVAL) / recorded < 0.3
+    assert FESTIVAL not in {v.engine for v in pools.heldout}  # nothing of festival is held out by default
+    assert draw_speakers(160, 24, seed=0, engines=(ESPEAK, FLITE)) == draw_speakers(160, 24, seed=0)
 
 
 def test_speaker_errors_name_the_problem():

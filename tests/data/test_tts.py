@@ -1,9 +1,11 @@
 import numpy as np
 import pytest
+import torch
+import torchaudio
 
 from hf_asr.data import tts
 from hf_asr.data.speakers import PITCH_RANGE, SPEED_RANGE, default_voices
-from hf_asr.data.tts import ESPEAK, FLITE, Voice, synthesize
+from hf_asr.data.tts import ESPEAK, FESTIVAL, FLITE, Voice, synthesize
 
 SHORT = "good morning"
 LONG = "good morning to everyone who came here today to listen to this long sentence"
@@ -11,7 +13,13 @@ LONG = "good morning to everyone who came here today to listen to this long sent
 
 @pytest.mark.parametrize(
     "voice",
-    [Voice(ESPEAK, "en-us"), Voice(ESPEAK, "en-gb-scotland+f2"), Voice(FLITE, "slt"), Voice(FLITE, "kal")],
+    [
+        Voice(ESPEAK, "en-us"),
+        Voice(ESPEAK, "en-gb-scotland+f2"),
+        Voice(FLITE, "slt"),
+        Voice(FLITE, "kal"),
+        Voice(FESTIVAL, "ked_diphone"),
+    ],
     ids=lambda v: v.id,
 )
 def test_each_engine_speaks_16khz_audio_that_grows_with_the_sentence(voice):
@@ -26,11 +34,20 @@ def test_each_engine_speaks_16khz_audio_that_grows_with_the_sentence(voice):
     assert 2.0 < len(long) / tts.SAMPLING_RATE < 12.0
 
 
-@pytest.mark.parametrize("engine,name", [(ESPEAK, "en-us"), (FLITE, "awb")])
+@pytest.mark.parametrize("engine,name", [(ESPEAK, "en-us"), (FLITE, "awb"), (FESTIVAL, "ked_diphone")])
 def test_speed_changes_duration(engine, name):
     slow = synthesize(LONG, Voice(engine, name, speed=0.8))
     fast = synthesize(LONG, Voice(engine, name, speed=1.25))
     assert len(slow) > 1.25 * len(fast)
+
+
+def test_festival_pitch_follows_the_setting():
+    def median_f0(audio: np.ndarray) -> float:
+        return float(torchaudio.functional.detect_pitch_frequency(torch.from_numpy(audio)[None], 16_000).median())
+
+    default = median_f0(synthesize(LONG, Voice(FESTIVAL, "ked_diphone")))
+    higher = median_f0(synthesize(LONG, Voice(FESTIVAL, "ked_diphone", pitch=1.3)))
+    assert 1.15 < higher / default < 1.45
 
 
 def test_noise_is_added_at_the_requested_snr_and_seeded():
@@ -50,6 +67,8 @@ def test_missing_program_names_the_apt_package(monkeypatch):
         synthesize(SHORT, Voice(ESPEAK, "en-us"))
     with pytest.raises(FileNotFoundError, match="apt-get install flite"):
         synthesize(SHORT, Voice(FLITE, "slt"))
+    with pytest.raises(FileNotFoundError, match="apt-get install festival festvox-kdlpc16k"):
+        synthesize(SHORT, Voice(FESTIVAL, "ked_diphone"))
 
 
 def test_unknown_voices_fail_loudly():
@@ -57,8 +76,10 @@ def test_unknown_voices_fail_loudly():
         synthesize(SHORT, Voice(FLITE, "nobody"))  # flite itself would silently use its default voice
     with pytest.raises(RuntimeError, match="xx-nobody"):
         synthesize(SHORT, Voice(ESPEAK, "xx-nobody"))
+    with pytest.raises(ValueError, match="festival has no voice 'nobody'"):
+        synthesize(SHORT, Voice(FESTIVAL, "nobody"))
     with pytest.raises(ValueError, match="unknown TTS engine"):
-        Voice("festival", "x")
+        Voice("mbrola", "x")
 
 
 def test_default_voices_are_distinct_varied_and_seeded():
@@ -72,6 +93,7 @@ def test_default_voices_are_distinct_varied_and_seeded():
     assert default_voices(24, seed=1) != voices
     assert {v.engine for v in default_voices(2, seed=0)} == {ESPEAK, FLITE}
     assert {v.engine for v in default_voices(5, seed=0, engines=[FLITE])} == {FLITE}
+    assert {v.engine for v in default_voices(6, seed=0, engines=[ESPEAK, FLITE, FESTIVAL])} == {ESPEAK, FLITE, FESTIVAL}
 
 
 @pytest.mark.parametrize("snr_db", [float("nan"), float("inf"), "20"])
