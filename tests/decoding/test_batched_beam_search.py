@@ -8,6 +8,7 @@ import json
 import kenlm
 import numpy as np
 import pytest
+import torch
 from pyctcdecode import BeamSearchDecoderCTC
 
 from hf_asr.decoding.lm_building import build_lm, read_unigrams
@@ -103,6 +104,17 @@ def test_a_batch_decodes_like_its_utterances_alone(lm_files, labels):
     np.testing.assert_allclose(together.lm_score, [beam[4] for beam in alone], atol=1e-4)
     forked = decoder.decode_batch(logits, beam_search="batched", num_processes=2)
     assert forked.text == together.text
+
+
+def test_cpu_decoding_leaves_the_callers_thread_count(lm_files, labels):
+    decoder = LMDecoder(labels, lm_files.binary, read_unigrams(lm_files.unigrams), ngram_tables=lm_files.ngram_tables)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        decoder.decode_batch(noisy_utterances(labels, 3, seed=1), beam_search="batched")  # runs on one thread
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_changed_lm_weights_reach_the_batched_search(lm_files, labels):
