@@ -47,7 +47,7 @@ ESPEAK_VARIANTS = (
 FLITE_VOICES = ("kal", "kal16", "awb", "rms", "slt")
 # festival voices whose speed and pitch can be set: (the voice's own Duration_Stretch, target F0 mean and standard
 # deviation in Hz, from its festvox/*.scm). Its HTS voices ignore both, and speak a flite voice's speaker again.
-FESTIVAL_VOICES = {"ked_diphone": (1.1, 105.0, 15.0), "kal_diphone": (1.0, 105.0, 14.0)}
+FESTIVAL_VOICES = {"ked_diphone": (1.1, 105.0, 15.0)}
 _FESTIVAL_VOICE_DIR = Path("/usr/share/festival/voices")
 _ESPEAK_DEFAULT_WPM = 175
 _ESPEAK_DEFAULT_PITCH = 50
@@ -119,6 +119,7 @@ def available_flite_voices() -> tuple[str, ...]:
     return tuple(output.split(":", 1)[-1].split())
 
 
+@functools.cache
 def available_festival_voices() -> tuple[str, ...]:
     """The voices of `FESTIVAL_VOICES` that are installed (a folder under /usr/share/festival/voices/LANGUAGE/)."""
     installed = {path.name for path in _FESTIVAL_VOICE_DIR.glob("*/*")}
