@@ -121,7 +121,9 @@ def _run_options(settings: DemoSettings, seconds: float) -> dict[str, Any]:
 def training_device(settings: DemoSettings) -> str | None:
     if settings.device == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda was asked for, but torch sees no CUDA device")
-    return "cpu" if settings.device == "cpu" else None  # None: the Trainer takes the accelerator when there is one
+    if settings.device == "cpu" or (settings.bf16 and not torch.cuda.is_available()):
+        return "cpu"  # bf16 without CUDA: TrainingArguments refuses it unless told to use the CPU
+    return None  # the Trainer takes the accelerator when there is one
 
 
 def pretraining_stage(

@@ -250,27 +250,32 @@ class BatchedBeamSearch:
     def _merge(
         self, flat: _Beams, key: torch.Tensor, rank: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Merge equal-key hypotheses: (B, M) total scores in `order` (each group's representative first, the
-        others -inf) and that order; the merged acoustic scores are left in `self._merged_acoustic` (same order).
-        The representative, whose LM score the group keeps, is the member with the highest total score (or the
-        highest `rank`, when given)."""
-        total = flat.acoustic + flat.lm_total + self._partial_score(flat.trie, flat.partial_len)  # -inf: empty
-        by_score = (total if rank is None else rank).argsort(dim=1, descending=True)
-        by_key = key.gather(1, by_score).argsort(dim=1, stable=True)
-        order = by_score.gather(1, by_key)
+        """Merge equal-key hypotheses: (B, M) total scores in `order` (each group's representative holds the
+        group's, the others -inf) and that order; the merged acoustic scores are left in `self._merged_acoustic`
+        (same order). The representative, whose LM score the group keeps, is the member with the highest total
+        score (or the highest `rank`, when given)."""
+        lm_part = flat.lm_total + self._partial_score(flat.trie, flat.partial_len)
+        # One sort by key groups the hypotheses; each group's representative is then found by two reductions (a
+        # second sort by score would cost as much as the first).
+        order = key.argsort(dim=1)
         sorted_key = key.gather(1, order)
         acoustic = flat.acoustic.gather(1, order)
-        first = torch.ones_like(sorted_key, dtype=torch.bool)
-        first[:, 1:] = sorted_key[:, 1:] != sorted_key[:, :-1]
-        group = first.cumsum(1) - 1
+        ranking = (flat.acoustic + lm_part if rank is None else rank).gather(1, order)  # -inf: empty
+        starts = torch.ones_like(sorted_key, dtype=torch.bool)
+        starts[:, 1:] = sorted_key[:, 1:] != sorted_key[:, :-1]
+        group = starts.cumsum(1) - 1
+        best_rank = torch.full_like(ranking, float("-inf")).scatter_reduce(1, group, ranking, "amax")
+        position = torch.arange(ranking.shape[1], device=ranking.device).expand_as(group)
+        candidate = torch.where(ranking == best_rank.gather(1, group), position, ranking.shape[1])
+        representative = torch.full_like(group, ranking.shape[1]).scatter_reduce(1, group, candidate, "amin")
+        first = position == representative.gather(1, group)
         group_max = torch.full_like(acoustic, float("-inf")).scatter_reduce(1, group, acoustic, "amax")
         member_max = group_max.gather(1, group)
         shifted = torch.where(torch.isfinite(member_max), acoustic - member_max, float("-inf"))
         sums = torch.zeros_like(acoustic).scatter_add(1, group, shifted.exp())
         merged = (group_max + sums.log()).gather(1, group)
         self._merged_acoustic = torch.where(first, merged, float("-inf"))
-        lm_part = (flat.lm_total + self._partial_score(flat.trie, flat.partial_len)).gather(1, order)
-        return torch.where(first, self._merged_acoustic + lm_part, float("-inf")), order
+        return torch.where(first, self._merged_acoustic + lm_part.gather(1, order), float("-inf")), order
 
     def _final_scores(self, beams: _Beams) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, K) total and acoustic scores with the last word and </s> scored, slots in `beams`' order.

@@ -72,6 +72,8 @@ class TensorNgramLM:
             total += torch.where(found, self.log10_prob[node], torch.where(done, 0.0, self.log10_backoff[context]))
             matched = torch.where(found, node, matched)
             done |= found
+            if bool(done.all()):  # the rest of the loop would add nothing (one sync, cheaper than the lookups)
+                break
             context = torch.where(done, context, self.suffix[context])
         return total, self.next_state[matched]
 

@@ -123,3 +123,16 @@ def test_demo_augment_names_the_steps_to_use():
         demo_settings("cpu", "cpu", augment={"mel_warp": [1.1]})
     with pytest.raises(TypeError, match="augment must be"):
         demo_settings("cpu", "cpu", augment="yes")
+
+
+def test_demo_bf16_without_cuda_trains_on_the_cpu(tmp_path, monkeypatch):
+    # TrainingArguments refuses bf16 on a machine without CUDA unless it is told to use the CPU.
+    from hf_asr.demo.stages import training_device
+    from hf_asr.training.recipes import make_training_args
+
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    settings = demo_settings("cpu", "auto", bf16=True)
+    assert training_device(settings) == "cpu"
+    args = make_training_args(str(tmp_path), 2, 1, 1e-3, device=training_device(settings), bf16=True)
+    assert args.bf16 and args.use_cpu
+    assert training_device(demo_settings("cpu", "auto")) is None  # fp32: the Trainer picks the device
