@@ -4,6 +4,8 @@ Uses (or speaks) the demo's corpus: pretraining sees the audio of the unlabelled
 (transcripts never read); then two models are fine-tuned with the same time budget on a random 10% of the labelled
 train utterances, one from the pretrained encoder, one from random weights. Both are scored on the test split
 (new sentences, unseen voices), greedy and with the demo's KenLM; OUT/pretraining_benefit.json holds the numbers.
+`--set finetune_freeze_base_fraction=F` lets the pretrained arm's CTC head train alone for its first fraction F (the
+scratch arm has no encoder worth reading: it trains whole from the start).
 
     python examples/pretraining_benefit.py --out runs/benefit --minutes 30              # the GPU if there is one
     python examples/pretraining_benefit.py --out runs/benefit --minutes 30 --device cpu --set pretrain_share=0.5

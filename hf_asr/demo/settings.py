@@ -14,7 +14,16 @@ import torch
 from ..data.augmentation import AugmentationSettings
 from ..data.speaker_corpus import CorpusRecipe
 from ..modeling.configuration import LogMelWav2Vec2Config
-from ..modeling.value_rules import ANY_NUMBER, COUNT, FRACTION, NOT_NEGATIVE, POSITIVE, Rule, check_value
+from ..modeling.value_rules import (
+    ANY_NUMBER,
+    COUNT,
+    FRACTION,
+    LEADING_FRACTION,
+    NOT_NEGATIVE,
+    POSITIVE,
+    Rule,
+    check_value,
+)
 
 PRESETS = ("cpu", "gpu")
 # Time stretch and VTLP mel warp on the log-mel frames of training batches.
@@ -50,6 +59,7 @@ class DemoSettings:
     finetune_learning_rate: float = 3e-3
     finetune_seconds_per_batch: float = 48.0
     finetune_mask_time_prob: float = 0.1
+    finetune_freeze_base_fraction: float = 0.0  # the CTC head alone for this first fraction of fine-tuning
     warmup: float = 0.08
     bf16: bool = False  # bf16 autocast (CPUs with AVX-512 BF16, GPUs)
     eval_steps: int = 300
@@ -94,7 +104,8 @@ _NUMBERS: dict[str, Rule] = {
     "finetune_learning_rate": POSITIVE,
     "finetune_seconds_per_batch": POSITIVE,
     "finetune_mask_time_prob": FRACTION,
-    "warmup": Rule(float, low=0, high=1, high_open=True),
+    "finetune_freeze_base_fraction": LEADING_FRACTION,
+    "warmup": LEADING_FRACTION,
     "eval_steps": COUNT,
     "lm_order": COUNT,
     "lm_max_words": COUNT,

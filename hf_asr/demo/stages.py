@@ -153,7 +153,8 @@ def pretraining_stage(
 def finetuning_stage(
     settings: DemoSettings, out: Path, data: CorpusStage, pretrained: Any, seconds: float
 ) -> tuple[LogMelWav2Vec2ForCTC, list[dict[str, Any]]]:
-    """CTC fine-tuning on the labelled train split (from the pretrained encoder when there is one)."""
+    """CTC fine-tuning on the labelled train split (from the pretrained encoder when there is one: then the CTC head
+    trains alone for the first `finetune_freeze_base_fraction` of the time)."""
     source = data.prepared if data.prepared is not None else data.corpus
     labelled = datasets.DatasetDict({"train": labelled_train(data), "validation": source["validation"]})
     model, log = finetune(
@@ -164,6 +165,8 @@ def finetuning_stage(
         settings.finetune_max_steps,
         config=settings.model_config(),
         freeze_feature_encoder=False,
+        # A head-only first stage reads a pretrained encoder; a random one would only lose the time.
+        freeze_base_model_fraction=settings.finetune_freeze_base_fraction if pretrained is not None else 0.0,
         mask_time_prob=settings.finetune_mask_time_prob,
         max_seconds_per_batch=settings.finetune_seconds_per_batch,
         learning_rate=settings.finetune_learning_rate,

@@ -131,10 +131,26 @@ class LogMelWav2Vec2ForCTC(LogMelWav2Vec2PreTrainedModel):
         self.wav2vec2 = LogMelWav2Vec2Model(config)
         self.dropout = nn.Dropout(config.final_dropout)
         self.lm_head = nn.Linear(config.hidden_size, config.vocab_size)
+        self._base_trainable: dict[str, bool] | None = None  # while frozen: what freeze_base_model(False) restores
         self.post_init()
 
     def freeze_feature_encoder(self) -> None:
         self.wav2vec2.freeze_feature_encoder()
+
+    @property
+    def base_model_frozen(self) -> bool:
+        return self._base_trainable is not None
+
+    def freeze_base_model(self, frozen: bool = True) -> None:
+        """Train the CTC head alone (transformers' `Wav2Vec2ForCTC.freeze_base_model`); `frozen=False` gives every
+        encoder parameter back the trainability it had before (a frozen feature encoder stays frozen)."""
+        if frozen and self._base_trainable is None:
+            self._base_trainable = {name: p.requires_grad for name, p in self.wav2vec2.named_parameters()}
+            self.wav2vec2.requires_grad_(False)
+        elif not frozen and self._base_trainable is not None:
+            for name, parameter in self.wav2vec2.named_parameters():
+                parameter.requires_grad_(self._base_trainable[name])
+            self._base_trainable = None
 
     def set_spec_augment(self, mask_time_prob: float | None = None, mask_feature_prob: float | None = None) -> None:
         """Change SpecAugment's time/channel masking (None keeps a value) for fine-tuning.

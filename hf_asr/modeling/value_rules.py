@@ -93,6 +93,7 @@ POSITIVE = Rule(float, low=0, low_open=True)
 NOT_NEGATIVE = Rule(float, low=0)
 FRACTION = Rule(float, low=0, high=1)
 OPEN_FRACTION = Rule(float, low=0, high=1, low_open=True, high_open=True)  # a part that leaves some of the whole
+LEADING_FRACTION = Rule(float, low=0, high=1, high_open=True)  # a first part that leaves the rest
 COUNT = Rule(int, low=1)
 ANY_NUMBER = Rule(float)
 

@@ -1,4 +1,5 @@
-"""Trainer callbacks of wav2vec 2.0 pretraining: Gumbel temperature annealing and the codebook-collapse alarm."""
+"""Trainer callbacks of wav2vec 2.0: Gumbel temperature annealing and the codebook-collapse alarm (pretraining), the
+head-only first stage of fine-tuning."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import math
 from typing import Any
 
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+
+from ..modeling.value_rules import LEADING_FRACTION, check_value
 
 logger = logging.getLogger(__name__)
 
@@ -106,3 +109,35 @@ class CodebookCollapseCallback(TrainerCallback):
 
 
 __all__ = ["GumbelTemperatureCallback", "CodebookCollapseCallback"]
+
+
+class FrozenBaseModelCallback(TrainerCallback):
+    """Fine-tuning trains the CTC head alone for the first `fraction` of training, then the whole model: wav2vec 2.0's
+    `freeze_finetune_updates` (the head learns to read a pretrained encoder before its gradients reach the encoder).
+
+    Progress: the step fraction, or under a `TimeBudget` the larger of it and the time fraction. Applied when each
+    step begins: the Trainer builds its optimizer after `on_train_begin`, and the optimizer must hold the encoder's
+    parameters. Frozen parameters get no gradient, so the optimizer leaves them (and their moments) untouched.
+    """
+
+    def __init__(self, fraction: float, time_budget: Any = None) -> None:
+        check_value("freeze_base_model_fraction", fraction, LEADING_FRACTION)
+        self.fraction = float(fraction)
+        self.time_budget = time_budget
+
+    def _progress(self, state: TrainerState) -> float:
+        if self.time_budget is not None:
+            return self.time_budget.progress(state.global_step, state.max_steps)
+        return state.global_step / state.max_steps if state.max_steps > 0 else 1.0
+
+    def on_step_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any):
+        model = _unwrap(kwargs.get("model"))
+        frozen = self._progress(state) < self.fraction
+        if model is not None and frozen != model.base_model_frozen:
+            model.freeze_base_model(frozen)
+            logger.info("Step %d: %s", state.global_step, "CTC head alone" if frozen else "whole model trained")
+
+    def on_train_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any):
+        model = _unwrap(kwargs.get("model"))
+        if model is not None and model.base_model_frozen:
+            model.freeze_base_model(False)  # the returned model trains as a whole

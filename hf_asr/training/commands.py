@@ -23,7 +23,16 @@ from typing import Any
 from transformers import HfArgumentParser, TrainingArguments
 
 from ..modeling.text_normalizer import NUMBER_POLICIES
-from ..modeling.value_rules import COUNT, FRACTION, NOT_NEGATIVE, OPEN_FRACTION, POSITIVE, check_optional, check_value
+from ..modeling.value_rules import (
+    COUNT,
+    FRACTION,
+    LEADING_FRACTION,
+    NOT_NEGATIVE,
+    OPEN_FRACTION,
+    POSITIVE,
+    check_optional,
+    check_value,
+)
 from .run_folder import final_model_dir
 
 logger = logging.getLogger(__name__)
@@ -133,6 +142,13 @@ class FinetuneOptions(CorpusOptions):
             "model, whose encoder must learn)."
         },
     )
+    freeze_base_model_fraction: float = field(
+        default=0.0,
+        metadata={
+            "help": "Train the CTC head alone for this first fraction of the steps, then the whole model (wav2vec "
+            "2.0's freeze_finetune_updates; 0: never)."
+        },
+    )
     mask_time_prob: float | None = field(default=None, metadata={"help": "SpecAugment time-mask probability."})
     mask_feature_prob: float | None = field(default=None, metadata={"help": "SpecAugment channel-mask probability."})
 
@@ -140,6 +156,7 @@ class FinetuneOptions(CorpusOptions):
         super().__post_init__()
         check_optional("--mask_time_prob", self.mask_time_prob, FRACTION)
         check_optional("--mask_feature_prob", self.mask_feature_prob, FRACTION)
+        check_value("--freeze_base_model_fraction", self.freeze_base_model_fraction, LEADING_FRACTION)
         if self.numbers is not None and self.numbers not in NUMBER_POLICIES:
             raise ValueError(f"--numbers {self.numbers!r}: expected one of {sorted(NUMBER_POLICIES)}")
 
@@ -370,6 +387,7 @@ def run_finetune(options: FinetuneOptions, args: TrainingArguments) -> int:
         options.init_from,
         config=None if options.init_from else _config(options.preset),
         freeze_feature_encoder=options.freeze_feature_encoder,
+        freeze_base_model_fraction=options.freeze_base_model_fraction,
         mask_time_prob=options.mask_time_prob,
         mask_feature_prob=options.mask_feature_prob,
         max_seconds_per_batch=options.max_seconds_per_batch,

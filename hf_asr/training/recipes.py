@@ -27,7 +27,7 @@ from ..modeling.configuration import LogMelWav2Vec2Config
 from ..modeling.feature_extraction import LogMelFeatureExtractor
 from ..modeling.model import LogMelWav2Vec2ForCTC, LogMelWav2Vec2ForPreTraining
 from .base import check_resume
-from .callbacks import CodebookCollapseCallback, GumbelTemperatureCallback
+from .callbacks import CodebookCollapseCallback, FrozenBaseModelCallback, GumbelTemperatureCallback
 from .collators import DataCollatorCTC, DataCollatorPretraining
 from .ctc_trainer import CTCTrainer
 from .inputs import (
@@ -253,6 +253,7 @@ def finetune(
     *,
     config: LogMelWav2Vec2Config | None = None,
     freeze_feature_encoder: bool | None = None,
+    freeze_base_model_fraction: float = 0.0,
     mask_time_prob: float | None = None,
     mask_feature_prob: float | None = None,
     per_device_batch_size: int = 8,
@@ -281,12 +282,15 @@ def finetune(
     init_from: None (new model from `config`, default tiny), a pretrained/fine-tuned folder, or a model object.
     freeze_feature_encoder: keep the conv feature encoder fixed; None (default): with `init_from` only (usual on
         top of a pretrained encoder; a new model must train its encoder).
+    freeze_base_model_fraction: train the CTC head alone for this first fraction of training (of the steps, or of
+        the time budget), then the whole model (wav2vec 2.0's freeze_finetune_updates; 0: never).
     mask_time_prob / mask_feature_prob: SpecAugment during fine-tuning (None keeps the config's values).
     Other arguments as in `pretrain`. Checkpoints and the final folder (`output_dir/model`, with a model card
     holding the final eval WER/CER) hold the model and the processor.
     Raises ValueError before training when a split is missing or empty, or no transcript fits its audio (see
     `hf_asr.training.inputs`).
     """
+    head_first = FrozenBaseModelCallback(freeze_base_model_fraction, time_budget)  # checks the fraction first
     args = _run_arguments(
         training_args,
         (corpus, train_split, eval_split),
@@ -330,6 +334,8 @@ def finetune(
         time_budget=time_budget,
         shuffle_buffer_size=shuffle_buffer_size,
     )
+    if freeze_base_model_fraction > 0:
+        trainer.add_callback(head_first)
     output = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
     train_metrics, eval_metrics = _final_metrics(trainer, output, train, evaluation)
     has_lm = getattr(processor, "decoder", None) is not None

@@ -136,3 +136,26 @@ def test_demo_bf16_without_cuda_trains_on_the_cpu(tmp_path, monkeypatch):
     args = make_training_args(str(tmp_path), 2, 1, 1e-3, device=training_device(settings), bf16=True)
     assert args.bf16 and args.use_cpu
     assert training_device(demo_settings("cpu", "auto")) is None  # fp32: the Trainer picks the device
+
+
+@pytest.mark.parametrize("pretrained, expected", [(object(), 0.3), (None, 0.0)])
+def test_the_head_trains_alone_first_only_on_top_of_a_pretrained_encoder(pretrained, expected, tmp_path, monkeypatch):
+    import datasets
+    import torch
+
+    from hf_asr.demo import stages
+
+    asked = []
+
+    def record(*args, **kwargs):
+        asked.append(kwargs["freeze_base_model_fraction"])
+        return torch.nn.Linear(1, 1), []
+
+    monkeypatch.setattr(stages, "finetune", record)
+    split = datasets.Dataset.from_dict({"text": ["a"]})
+    data = stages.CorpusStage(datasets.DatasetDict(train=split, validation=split), {}, None, tmp_path)
+    settings = demo_settings("cpu", "cpu", finetune_freeze_base_fraction=0.3)
+    stages.finetuning_stage(settings, tmp_path, data, pretrained, seconds=10.0)
+    assert asked == [expected]
+    with pytest.raises(ValueError, match="finetune_freeze_base_fraction"):
+        demo_settings("cpu", "cpu", finetune_freeze_base_fraction=1.0)

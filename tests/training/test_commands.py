@@ -324,6 +324,26 @@ def test_feature_encoder_is_frozen_by_default_only_with_init_from(
     assert trainable == [{not frozen}]
 
 
+def test_freeze_base_model_fraction_reaches_the_trainer_and_is_checked(corpus_dir, tmp_path, monkeypatch):
+    from hf_asr.training import CTCTrainer
+    from hf_asr.training.callbacks import FrozenBaseModelCallback
+
+    fractions = []
+
+    def record_then_stop(self, *args, **kwargs):
+        fractions.extend(c.fraction for c in self.callback_handler.callbacks if isinstance(c, FrozenBaseModelCallback))
+        raise _Stop
+
+    monkeypatch.setattr(CTCTrainer, "train", record_then_stop)
+    argv = ["finetune", "--corpus", str(corpus_dir), "--output_dir", str(tmp_path / "ctc"), "--max_steps", "1"]
+    argv += ["--use_cpu", "--report_to", "none", "--freeze_base_model_fraction"]
+    with pytest.raises(_Stop):
+        main([*argv, "0.25"])
+    assert fractions == [0.25]
+    with pytest.raises(ValueError, match=r"--freeze_base_model_fraction.*1\.0"):
+        main(["--debug", *argv, "1.0"])
+
+
 @pytest.mark.parametrize(
     "reporter, check", [("tensorboard", "is_tensorboard_available"), ("wandb", "is_wandb_available")]
 )

@@ -203,6 +203,61 @@ def test_freeze_feature_encoder_and_spec_augment(processor, raw_corpus, tmp_path
     assert model.lm_head.weight.requires_grad
 
 
+def test_the_head_trains_alone_for_the_first_fraction_then_the_whole_model(processor, raw_corpus, tmp_path):
+    from transformers import TrainerCallback
+
+    from hf_asr import LogMelWav2Vec2ForPreTraining
+
+    torch.manual_seed(0)
+    pretrained = LogMelWav2Vec2ForPreTraining(quiet_tiny_config())
+    encoder_start = copy.deepcopy(pretrained.wav2vec2.state_dict())
+    after_step = []  # (frozen?, encoder unchanged?, head weight) after each optimizer step
+
+    class Record(TrainerCallback):
+        def on_step_end(self, args, state, control, model=None, **kwargs):
+            unchanged = all(torch.equal(v, encoder_start[k]) for k, v in model.wav2vec2.state_dict().items())
+            after_step.append((model.base_model_frozen, unchanged, model.lm_head.weight.detach().clone()))
+
+    model, _ = finetune(
+        raw_corpus,
+        processor,
+        pretrained,
+        str(tmp_path),
+        max_steps=4,
+        per_device_batch_size=4,
+        learning_rate=1e-2,
+        freeze_base_model_fraction=0.5,  # steps begin at progress 0, 0.25 (head alone), 0.5, 0.75 (whole model)
+        callbacks=[Record()],
+        device="cpu",
+        disable_tqdm=True,
+    )
+    assert [(frozen, unchanged) for frozen, unchanged, _ in after_step] == [
+        (True, True),
+        (True, True),
+        (False, False),
+        (False, False),
+    ]
+    assert not torch.equal(after_step[1][2], after_step[0][2])  # the head learns while the encoder waits
+    assert not model.base_model_frozen
+    assert model.wav2vec2.encoder.layers[0].attention.qkv.weight.requires_grad
+    assert all(not p.requires_grad for p in model.wav2vec2.feature_encoder.parameters())  # stays frozen
+    with pytest.raises(ValueError, match="freeze_base_model_fraction"):
+        finetune(raw_corpus, processor, None, str(tmp_path / "bad"), max_steps=1, freeze_base_model_fraction=1.0)
+
+
+def test_freeze_base_model_restores_what_was_trainable(processor):
+    model = _model(processor)
+    model.freeze_feature_encoder()
+    before = {name: p.requires_grad for name, p in model.named_parameters()}
+    model.freeze_base_model()
+    model.freeze_base_model()  # twice: still restores the first state
+    assert model.base_model_frozen
+    assert not any(p.requires_grad for p in model.wav2vec2.parameters()) and model.lm_head.weight.requires_grad
+    model.freeze_base_model(False)
+    assert not model.base_model_frozen
+    assert {name: p.requires_grad for name, p in model.named_parameters()} == before
+
+
 def test_batches_by_total_duration(processor, prepared, tmp_path):
     bound = 4.0
     trainer = _trainer(
