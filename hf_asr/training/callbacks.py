@@ -10,6 +10,7 @@ from typing import Any
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
 from ..modeling.value_rules import LEADING_FRACTION, check_value
+from .time_budget import training_progress
 
 logger = logging.getLogger(__name__)
 
@@ -108,9 +109,6 @@ class CodebookCollapseCallback(TrainerCallback):
             state.log_history[-1]["codebook_collapsed"] = int(collapsed)
 
 
-__all__ = ["GumbelTemperatureCallback", "CodebookCollapseCallback"]
-
-
 class FrozenBaseModelCallback(TrainerCallback):
     """Fine-tuning trains the CTC head alone for the first `fraction` of training, then the whole model: wav2vec 2.0's
     `freeze_finetune_updates` (the head learns to read a pretrained encoder before its gradients reach the encoder).
@@ -125,14 +123,9 @@ class FrozenBaseModelCallback(TrainerCallback):
         self.fraction = float(fraction)
         self.time_budget = time_budget
 
-    def _progress(self, state: TrainerState) -> float:
-        if self.time_budget is not None:
-            return self.time_budget.progress(state.global_step, state.max_steps)
-        return state.global_step / state.max_steps if state.max_steps > 0 else 1.0
-
     def on_step_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any):
         model = _unwrap(kwargs.get("model"))
-        frozen = self._progress(state) < self.fraction
+        frozen = training_progress(state.global_step, state.max_steps, self.time_budget) < self.fraction
         if model is not None and frozen != model.base_model_frozen:
             model.freeze_base_model(frozen)
             logger.info("Step %d: %s", state.global_step, "CTC head alone" if frozen else "whole model trained")
@@ -141,3 +134,6 @@ class FrozenBaseModelCallback(TrainerCallback):
         model = _unwrap(kwargs.get("model"))
         if model is not None and model.base_model_frozen:
             model.freeze_base_model(False)  # the returned model trains as a whole
+
+
+__all__ = ["GumbelTemperatureCallback", "CodebookCollapseCallback", "FrozenBaseModelCallback"]

@@ -15,6 +15,13 @@ from typing import Any
 from transformers import TrainerCallback
 
 
+def training_progress(step: int, max_steps: int, budget: TimeBudget | None = None) -> float:
+    """In [0, 1]: the step fraction, or under a `budget` the larger of it and the time fraction."""
+    if budget is not None:
+        return budget.progress(step, max_steps)
+    return min(1.0, step / max_steps) if max_steps > 0 else 0.0
+
+
 class TimeBudget:
     """Progress of a run bounded by `seconds` of training and the trainer's max_steps.
 
@@ -41,8 +48,7 @@ class TimeBudget:
 
     def progress(self, step: int, max_steps: int) -> float:
         """In [0, 1]: the larger of the step fraction and the time fraction."""
-        by_steps = step / max_steps if max_steps > 0 else 0.0
-        return min(1.0, max(by_steps, self.elapsed() / self.seconds))
+        return min(1.0, max(training_progress(step, max_steps), self.elapsed() / self.seconds))
 
     def lr_factor(self, progress: float) -> float:
         """Multiplier of the peak learning rate at `progress`."""
@@ -85,4 +91,4 @@ class TimeBudgetCallback(TrainerCallback):
             bar.refresh()
 
 
-__all__ = ["TimeBudget", "TimeBudgetCallback"]
+__all__ = ["TimeBudget", "TimeBudgetCallback", "training_progress"]
