@@ -81,6 +81,10 @@ class DemoSettings:
     def recipe(self) -> CorpusRecipe:
         return CorpusRecipe(seed=self.seed, **self.corpus)
 
+    def lm_tuning_beam_width(self) -> int:
+        """The beam α/β are tuned at: `tuning_beam_width`, or the test beam when it is None."""
+        return self.tuning_beam_width or self.beam_width
+
     def model_config(self) -> LogMelWav2Vec2Config:
         return LogMelWav2Vec2Config.small(**self.model)
 

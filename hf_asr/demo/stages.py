@@ -199,7 +199,7 @@ def language_model_stage(
         validation.references,
         alphas=settings.lm_alphas,
         betas=settings.lm_betas,
-        beam_width=settings.tuning_beam_width or settings.beam_width,
+        beam_width=settings.lm_tuning_beam_width(),
         num_processes=settings.num_workers,
     )
     decoder.set_params(alpha=tuning.alpha, beta=tuning.beta)

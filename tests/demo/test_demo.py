@@ -159,3 +159,11 @@ def test_the_head_trains_alone_first_only_on_top_of_a_pretrained_encoder(pretrai
     assert asked == [expected]
     with pytest.raises(ValueError, match="finetune_freeze_base_fraction"):
         demo_settings("cpu", "cpu", finetune_freeze_base_fraction=1.0)
+
+
+def test_alpha_beta_are_tuned_at_the_test_beam_unless_told_otherwise():
+    assert demo_settings("cpu", "cpu").lm_tuning_beam_width() == 64
+    assert demo_settings("cpu", "cpu", beam_width=32).lm_tuning_beam_width() == 32
+    assert demo_settings("cpu", "cpu", beam_width=32, tuning_beam_width=8).lm_tuning_beam_width() == 8
+    with pytest.raises(ValueError, match="tuning_beam_width"):
+        demo_settings("cpu", "cpu", tuning_beam_width=0)
