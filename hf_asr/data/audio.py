@@ -8,6 +8,7 @@ A wav file whose header promises more samples than the file holds (a truncated c
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -88,17 +89,47 @@ def audio_column_problem(feature: Any, column: str = "audio") -> str | None:
 
 
 def decode_with_datasets(value: dict[str, Any], feature: Any, where: str) -> tuple[np.ndarray, int]:
-    """Decode an undecoded {"bytes", "path"} cell with a `datasets.Audio` feature (torchcodec: every format FFmpeg
-    reads, resampled by the feature). Raises AudioReadError naming the file and `where` it comes from."""
+    """Decode an undecoded {"bytes", "path"} cell as the `datasets.Audio` feature would (torchcodec: every format
+    FFmpeg reads, resampled by the feature); wav and flac that need no resampling or downmix are read with soundfile
+    instead (the same samples, faster). Raises AudioReadError naming the file and `where` it comes from."""
     name = value.get("path") or "<audio bytes without a path>"
-    try:
-        samples = feature.decode_example(value).get_all_samples()
-    except Exception as error:
-        raise AudioReadError(f"cannot decode audio {name!r} in {where}: {error}") from error
     source = value.get("bytes") or value.get("path")
+    decoded = _read_lossless(source, feature)
+    if decoded is None:
+        try:
+            samples = feature.decode_example(value).get_all_samples()
+        except Exception as error:
+            raise AudioReadError(f"cannot decode audio {name!r} in {where}: {error}") from error
+        decoded = samples.data.numpy().mean(0).astype(np.float32, copy=False), int(samples.sample_rate)
     if source is not None:
         warn_if_truncated(source, f"{name!r} in {where}")
-    return samples.data.numpy().mean(0).astype(np.float32, copy=False), int(samples.sample_rate)
+    return decoded
+
+
+# Lossless files decode to the same samples with soundfile as with torchcodec, ~15x faster per cell (0.3 vs 4.8 ms
+# for 2 s of 16 kHz wav: torchcodec builds an FFmpeg decoder for each). Lossy ones keep FFmpeg's decoder, whose
+# handling of encoder delay libsndfile need not share.
+_LOSSLESS_FORMATS = ("WAV", "WAVEX", "FLAC")
+
+
+def _read_lossless(source: str | bytes | None, feature: Any) -> tuple[np.ndarray, int] | None:
+    """(mono float32 samples, rate) of a wav/flac `source` that `feature` would decode unchanged (its rate, and mono
+    or no channel target); None otherwise (torchcodec decodes it, and names any problem)."""
+    import soundfile
+
+    if source is None:
+        return None
+    try:
+        with soundfile.SoundFile(io.BytesIO(source) if isinstance(source, bytes) else str(source)) as handle:
+            if (
+                handle.format not in _LOSSLESS_FORMATS
+                or feature.sampling_rate not in (None, handle.samplerate)
+                or (handle.channels > 1 and feature.num_channels is not None)
+            ):
+                return None
+            return handle.read(dtype="float32", always_2d=True).mean(axis=1), int(handle.samplerate)
+    except Exception:  # soundfile's LibsndfileError and others: unreadable here, torchcodec tries
+        return None
 
 
 __all__ = [

@@ -21,7 +21,7 @@ import numpy as np
 from datasets.fingerprint import Hasher
 
 from ..modeling.atomic_write import staged_folder
-from .audio import audio_array
+from .audio import audio_array, decode_with_datasets
 from .text import normalize_transcript, report_unknown_characters, require_transcript, tokenizer_alphabet
 
 DURATION_COLUMN = "duration"
@@ -222,9 +222,20 @@ def prepared_features(feature_extractor: Any, labelled: bool, audio: Any | None 
 
 def _with_features(corpus, feature_extractor, tokenizer, audio_column, text_column, normalize, cached: CachedMap):
     rate = feature_extractor.sampling_rate
+    audio_feature = corpus.features.get(audio_column)
+    decode = isinstance(audio_feature, datasets.Audio) and audio_feature.decode
+    if decode:  # decoded in `convert` as the feature would, by soundfile where that is the same (faster)
+        corpus = corpus.cast_column(audio_column, datasets.Audio(decode=False))
+
+    def samples(value: Any, index: int) -> np.ndarray:
+        if decode:
+            where = f"sample {index} in column {audio_column!r}"
+            array, sampling_rate = decode_with_datasets(value, audio_feature, where)
+            value = {"array": array, "sampling_rate": sampling_rate}
+        return checked_audio(value, rate, index, audio_column)
 
     def convert(batch: dict[str, list], indices: list[int]) -> dict[str, list]:
-        arrays = [checked_audio(value, rate, i, audio_column) for value, i in zip(batch[audio_column], indices)]
+        arrays = [samples(value, i) for value, i in zip(batch[audio_column], indices)]
         features = extract_features(feature_extractor, arrays, indices, audio_column)
         out = {
             "input_features": [np.asarray(f, dtype=np.float32) for f in features],

@@ -100,3 +100,56 @@ def test_truncated_wav_in_a_datasets_audio_column_warns():
 def test_whole_wav_reads_without_a_warning(tmp_path, recwarn):
     read_audio(bytes_of_wav(_tone(1000), 16_000))
     assert not [w for w in recwarn if issubclass(w.category, TruncatedAudioWarning)]
+
+
+def _stereo_wav(rate: int) -> bytes:
+    import io
+
+    import soundfile
+
+    buffer = io.BytesIO()
+    soundfile.write(buffer, np.stack([_tone(800), -0.5 * _tone(800)], axis=1), rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("data", [bytes_of_wav(_tone(1600), 16_000), _stereo_wav(16_000)], ids=["mono", "stereo"])
+def test_wav_cells_decode_to_torchcodecs_samples_without_it(data, monkeypatch):
+    cell = {"bytes": data, "path": "a.wav"}
+    feature = datasets.Audio(sampling_rate=16_000)
+    expected = feature.decode_example(cell).get_all_samples()
+    monkeypatch.setattr(datasets.Audio, "decode_example", lambda *a, **k: pytest.fail("torchcodec decoded a wav"))
+    samples, rate = decode_with_datasets(cell, feature, "corpus x")
+    assert rate == 16_000 and samples.dtype == np.float32
+    np.testing.assert_allclose(samples, expected.data.numpy().mean(0), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("data", "feature", "length"),
+    [
+        (bytes_of_wav(_tone(800), 8_000), datasets.Audio(sampling_rate=16_000), 1600),  # resampled
+        (_stereo_wav(16_000), datasets.Audio(sampling_rate=16_000, num_channels=1), 800),  # downmixed by FFmpeg
+    ],
+    ids=["resampled", "downmixed"],
+)
+def test_wav_cells_that_need_resampling_or_downmixing_go_through_torchcodec(data, feature, length, monkeypatch):
+    calls = []
+    original = datasets.Audio.decode_example
+    monkeypatch.setattr(datasets.Audio, "decode_example", lambda *a, **k: calls.append(1) or original(*a, **k))
+    samples, rate = decode_with_datasets({"bytes": data, "path": "a.wav"}, feature, "corpus x")
+    assert calls == [1] and rate == 16_000 and abs(len(samples) - length) <= 20
+
+
+def test_prepare_dataset_resamples_a_decoded_audio_column_as_its_feature_says():
+    corpus = datasets.Dataset.from_dict(
+        {"audio": [{"bytes": bytes_of_wav(_tone(8_000), 8_000), "path": "a.wav"}], "text": ["ab"]}
+    ).cast_column("audio", datasets.Audio(sampling_rate=16_000))
+    prepared = prepare_dataset(corpus, LogMelFeatureExtractor())
+    assert prepared["duration"] == [pytest.approx(1.0, abs=0.01)]
+
+
+def test_prepare_dataset_names_the_sample_whose_audio_cannot_be_decoded():
+    corpus = datasets.Dataset.from_dict(
+        {"audio": [{"bytes": bytes_of_wav(_tone(800), 16_000), "path": "a.wav"}, {"bytes": b"junk", "path": "b.wav"}]}
+    ).cast_column("audio", datasets.Audio(sampling_rate=16_000))
+    with pytest.raises(AudioReadError, match=r"cannot decode audio 'b.wav' in sample 1 in column 'audio'"):
+        prepare_dataset(corpus, LogMelFeatureExtractor())
