@@ -14,8 +14,10 @@ demo corpus (`--corpus`, default the `corpus/` beside the model), decoded with t
 references, LM and labels of either kind, and `--data DIR` decodes them elsewhere (a GPU machine without the
 corpus or the model: `scripts/gpu_prepare.sh`).
 
-Wall time is what the speedups use; CPU seconds (this process + its workers) are recorded too, because on a
-shared machine other jobs inflate wall time. Results go to bench_results/decode.json (--out).
+Each row runs `--repeats` times (default 3) and reports the median, so one-off costs (a lazily loaded search,
+the first fork) and a passing load on the machine do not decide it. Wall time is what the speedups use; CPU
+seconds (this process + its workers) are recorded too, because on a shared machine other jobs inflate wall
+time. Results go to bench_results/decode.json (--out).
 """
 
 from __future__ import annotations
@@ -248,7 +250,10 @@ def run(args: argparse.Namespace) -> dict:
                 )
             base_wer = base_speed = base_cpu = None
             for name, fn in runs.items():
-                texts, seconds, cpu_seconds = timed(fn)
+                trials = [timed(fn) for _ in range(args.repeats)]
+                texts = trials[0][0]
+                seconds = float(np.median([wall for _, wall, _ in trials]))
+                cpu_seconds = float(np.median([cpu for _, _, cpu in trials]))
                 wer = float(jiwer.wer(references, texts))
                 speed = len(logits) / seconds
                 if base_wer is None:
@@ -304,6 +309,9 @@ def main() -> None:
     parser.add_argument("--flashlight-beam-size-token", type=int, default=5)
     parser.add_argument("--flashlight-beam-threshold", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="runs per row; the median time counts (the first run also loads)"
+    )
     parser.add_argument("--out", default="bench_results/decode.json")
     parser.add_argument("--save-data", help="also save the logits (simulated or --model's), references, LM here")
     parser.add_argument("--data", help="use logits/references/LM saved by --save-data instead of building them")

@@ -75,6 +75,7 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=9.0)
     parser.add_argument("--preset", default="cpu")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seed", type=int, default=0, help="the demo's --seed for every run (corpus and training)")
     parser.add_argument("--run", nargs="+", action="append", required=True, metavar=("NAME", "KEY=VALUE"))
     args = parser.parse_args()
     out = Path(args.out)
@@ -100,6 +101,8 @@ def main() -> int:
             args.preset,
             "--device",
             args.device,
+            "--seed",
+            str(args.seed),
         ]
         for pair in overrides:
             command += ["--set", pair]

@@ -6,7 +6,9 @@ pyctcdecode. The rules are pyctcdecode's, so the results match it (tests compare
 
 - a frame expands each hypothesis with the labels whose log-prob is >= token_min_logp (and always the argmax);
   blank and a repeat of the last label keep the text, a space ends the partial word, any other label extends it;
-- hypotheses with the same text and last label are merged (log-sum of their acoustic scores);
+- hypotheses with the same text and last label are merged (log-sum of their acoustic scores); only the best
+  `MERGE_POOL_PER_BEAM * beam_width` expansions of an utterance (by score before merging) take part, which is
+  the one approximation: a merged group's members beyond that pool are left out of its sum;
 - a finished word adds alpha * ln(10) * (log10 p(word | history) + unk_score_offset if out of vocabulary) + beta;
   a partial word that no unigram starts with adds unk_score_offset (scaled by its length beyond 6 characters);
 - hypotheses below the best + beam_prune_logp are dropped, then the best beam_width are kept;
@@ -14,8 +16,8 @@ pyctcdecode. The rules are pyctcdecode's, so the results match it (tests compare
   text ends with a space, as an unknown word: pyctcdecode's rule), and hypotheses of the same text are merged.
 
 Not supported: hotwords and prune_history. A word's end frame may differ from pyctcdecode's by a frame (both are
-alignments of the same text; this one is the best-scoring member's of each merge). Texts are identified by two
-31-bit rolling hashes (a collision, ~1e-18 per pair, would merge two hypotheses).
+alignments of the same text; this one is the best-scoring member's of each merge). Texts are identified by a
+rolling 64-bit hash (a collision, ~5e-20 per pair of texts, would merge two hypotheses).
 
 Torch and numpy only: this file ships to the Hub with the model code.
 """
@@ -30,10 +32,10 @@ import torch
 
 from .tensor_lm import LN_10, OFF_TRIE, SpellingTrie, TensorNgramLM
 
-# Two rolling hashes modulo primes < 2**31, so that products stay inside int64.
-_PRIMES, _MODULI = (1_000_003, 1_000_033), (2_147_483_647, 2_147_483_629)
-_M2 = _MODULI[1]
-_P_LAST = 7_919
+# A polynomial rolling hash modulo 2**64: int64 products wrap around (on the CPU and CUDA alike), so no modulo
+# (int64 division) is needed. Both multipliers are odd: appending a label is a bijection of the hash.
+_HASH_MULTIPLIER = 6_364_136_223_846_793_005  # Knuth's MMIX LCG multiplier
+_LAST_MULTIPLIER = 1_442_695_040_888_963_407
 _SPACE_CODE = 0  # labels hash as id + 1, a finished word as 0
 _AVG_WORD_LEN = 6  # pyctcdecode's AVG_TOKEN_LEN: longer unknown partial words are penalised in proportion
 
@@ -57,20 +59,66 @@ class _Beams:
     trie: torch.Tensor  # int64 node of the partial word (OFF_TRIE: no unigram starts with it)
     partial_len: torch.Tensor  # int64 characters of the partial word
     last: torch.Tensor  # int64 last label (blank after a blank)
-    hashes: torch.Tensor  # (B, K, 2) int64: the text's two rolling hashes
+    hashes: torch.Tensor  # (B, K) int64: the text's rolling hash
 
     def fields(self) -> list[torch.Tensor]:
         return [getattr(self, name) for name in self.__dataclass_fields__]
 
     def gather(self, index: torch.Tensor) -> _Beams:
-        return _Beams(*(_gather(x, index) for x in self.fields()))
+        return _Beams(*(x.gather(1, index) for x in self.fields()))
 
 
-def _gather(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """x[b, index[b, k]] for (B, N) or (B, N, 2) `x`."""
-    if x.dim() == 3:
-        return x.gather(1, index[:, :, None].expand(-1, -1, x.shape[2]))
-    return x.gather(1, index)
+# Expansions merged per utterance and frame: MERGE_POOL_PER_BEAM * beam_width, at least MIN_MERGE_POOL. On the demo
+# model's posteriors (beam 32) a pool of 2 x beam gives pyctcdecode's WER in 0.55x the time of 4 x beam.
+MERGE_POOL_PER_BEAM = 2
+MIN_MERGE_POOL = 64
+
+
+def _merge_pool(width: int) -> int:
+    return max(MERGE_POOL_PER_BEAM * width, MIN_MERGE_POOL)
+
+
+class _Moves:
+    """What each candidate label does to a hypothesis (broadcast shapes): blank and a repeat keep the text, a
+    space ends the partial word (`finishes` if there is one), any other label extends it (`letter`)."""
+
+    def __init__(
+        self, label: torch.Tensor, last: torch.Tensor, partial_len: torch.Tensor, search: BatchedBeamSearch
+    ) -> None:
+        self.label = label
+        is_blank = label == search.blank_id
+        is_repeat = (label == last) & ~is_blank
+        self.space = (label == search.space_id) & ~is_repeat & ~is_blank
+        self.letter = ~(is_blank | is_repeat | self.space)
+        self.finishes = self.space & (partial_len > 0)
+        self.grows = self.letter | self.finishes
+
+
+def _merge_sorted(
+    key: torch.Tensor, acoustic: torch.Tensor, lm_part: torch.Tensor, rank: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Merge equal-key hypotheses of (B, P) tensors sorted by `rank` (highest first, -inf: empty, last): (B, P)
+    total and acoustic score at each group's first member, -inf elsewhere. The group's acoustic score is the
+    log-sum of its members'; its LM part is its first member's (during the search all members share it: the same
+    text)."""
+    pool = key.shape[1]
+    position = torch.arange(pool, device=key.device).expand_as(key)
+    by_key = key.sort(dim=1, stable=True).indices  # groups together, each in score order: its leader first
+    sorted_key = key.gather(1, by_key)
+    starts = torch.ones_like(sorted_key, dtype=torch.bool)
+    starts[:, 1:] = sorted_key[:, 1:] != sorted_key[:, :-1]
+    group = starts.cumsum(1) - 1
+    # each group's first sorted position (cummax would do it, but its CPU kernel is ~50x slower at these sizes)
+    group_start = torch.zeros_like(group).scatter_reduce_(1, group, position, "amin", include_self=False)
+    group_start = group_start.gather(1, group)
+    first = torch.empty_like(by_key).scatter_(1, by_key, by_key.gather(1, group_start))  # (B, P) leader
+    finite = _alive(rank)
+    lead = acoustic.gather(1, first)
+    share = torch.where(finite, (acoustic - lead).exp(), 0.0)
+    sums = torch.zeros_like(acoustic).scatter_add_(1, first, share)
+    is_first = (first == position) & finite
+    merged = torch.where(is_first, acoustic + sums.log(), float("-inf"))
+    return torch.where(is_first, merged + lm_part, float("-inf")), merged
 
 
 class BatchedBeamSearch:
@@ -116,34 +164,29 @@ class BatchedBeamSearch:
         token_min_logp: float,
         max_candidates: int | None = None,
     ) -> list[BestPath]:
-        """The best path of each (T_i, V) log-prob array (T_i >= 1), decoded together."""
+        """The best path of each (T_i, V) log-prob array (T_i >= 1), decoded together.
+
+        Shorter utterances are padded with certain blanks (log-prob 0; every other label -inf): such a frame
+        only merges hypotheses of the same text, which the final scoring would merge anyway."""
         lengths = torch.tensor([len(x) for x in log_probs], device=self.device)
         padded = torch.nn.utils.rnn.pad_sequence(
-            [torch.as_tensor(x, dtype=torch.float32) for x in log_probs], batch_first=True
+            [torch.as_tensor(x, dtype=torch.float32) for x in log_probs], batch_first=True, padding_value=-torch.inf
         ).to(self.device)
         batch, frames, _ = padded.shape
+        ended = torch.arange(frames, device=self.device)[None, :] >= lengths[:, None]
+        padded[..., self.blank_id] = padded[..., self.blank_id].masked_fill(ended, 0.0)
         # Candidates per frame: the labels >= token_min_logp (and the argmax) of any utterance at that frame.
         per_frame = (padded >= token_min_logp).sum(-1).amax(0).clamp(min=1, max=max_candidates).tolist()
         cand_logp, cand_ids = padded.topk(max(per_frame), dim=-1)  # (B, T, C), best first
         rank = torch.arange(cand_logp.shape[-1], device=self.device)
         cand_logp = cand_logp.masked_fill((cand_logp < token_min_logp) & (rank > 0), float("-inf"))
-        self._hash_primes = torch.tensor(_PRIMES, device=self.device)
-        self._hash_moduli = torch.tensor(_MODULI, device=self.device)
         beams = self._start(batch)
         parents, chosen = [], []
-        shortest = int(lengths.min())
         for t in range(frames):
             c = per_frame[t]
-            new, parent, label = self._step(beams, cand_ids[:, t, :c], cand_logp[:, t, :c], beam_width, beam_prune_logp)
-            if t >= shortest:  # some utterances have ended: they keep their hypotheses
-                active = (t < lengths)[:, None]
-                width = max(new.acoustic.shape[1], beams.acoustic.shape[1])
-                new, old = _widen(new, width), _widen(beams, width)
-                new = _Beams(*(_keep(active, a, b) for a, b in zip(new.fields(), old.fields())))
-                slots = torch.arange(width, device=self.device).expand(batch, width)
-                parent = torch.where(active, _widen_index(parent, width), slots)
-                label = torch.where(active, _widen_index(label, width), -1)
-            beams = new
+            beams, parent, label = self._step(
+                beams, cand_ids[:, t, :c], cand_logp[:, t, :c], beam_width, beam_prune_logp
+            )
             parents.append(parent)
             chosen.append(label)
         final, acoustic = self._final_scores(beams)
@@ -163,7 +206,7 @@ class BatchedBeamSearch:
             trie=zeros.clone(),
             partial_len=zeros.clone(),
             last=zeros + self.blank_id,
-            hashes=torch.zeros(batch, width, 2, dtype=torch.int64, device=self.device),
+            hashes=zeros.clone(),
         )
 
     def _partial_score(self, trie: torch.Tensor, partial_len: torch.Tensor) -> torch.Tensor:
@@ -172,10 +215,25 @@ class BatchedBeamSearch:
         scale = torch.where(partial_len > _AVG_WORD_LEN, partial_len / _AVG_WORD_LEN, 1.0)
         return torch.where((trie == OFF_TRIE) & (partial_len > 0), self.unk_score_offset * scale, 0.0)
 
-    def _word_scores(self, beams: _Beams, end_of_sentence: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, K) weighted score of finishing each partial word now (0 without an LM), and the LM state after it."""
+    def _word_scores(
+        self, beams: _Beams, end_of_sentence: bool, needed: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, K) weighted score of finishing each partial word now (0 without an LM), and the LM state after it.
+
+        `needed` (B, K): score only those hypotheses (the others get 0 and keep their state). During the search
+        only a hypothesis with a partial word, in a row with a space among this frame's candidates, can finish
+        a word: about a quarter of them on the demo model's posteriors, so the n-gram lookups shrink as much."""
         if self.lm is None:
             return torch.zeros_like(beams.lm_total), beams.lm_state
+        if needed is not None:
+            index = needed.nonzero(as_tuple=True)
+            words, oov = self.trie.word_at(beams.trie[index])
+            log10, state = self.lm.score(beams.lm_state[index], words)
+            weighted = self.alpha * LN_10 * (log10 + self.unk_score_offset * oov) + self.beta
+            return (
+                torch.zeros_like(beams.lm_total).index_put_(index, weighted),
+                beams.lm_state.index_put(index, state),
+            )
         words, oov = self.trie.word_at(beams.trie)
         log10, state = self.lm.score(beams.lm_state, words)
         # At the end an empty partial word (the text ends with a space, or is empty) is scored as an unknown word,
@@ -196,86 +254,65 @@ class BatchedBeamSearch:
     ) -> tuple[_Beams, torch.Tensor, torch.Tensor]:
         """One frame: expand (B, K) hypotheses by (B, C) candidate labels, merge, prune, keep the best `width`.
 
+        Only scores are computed for all K * C expansions; the best `_merge_pool(width)` of them (by score before
+        merging) are merged, and only the `width` kept get their new state. A merged group's members outside that
+        pool are left out of its acoustic sum: each lies below the pool's better expansions, so its share of the
+        sum is small, and a group that only merging would have lifted into the beam is rare (bench_decode.py
+        measures the effect on real posteriors; with a pool of every expansion the search is pyctcdecode's).
+
         The result is only as wide as the row with most surviving hypotheses: with peaky posteriors most rows
         keep a few, so later frames work on far fewer than beam_width columns (those of a row beyond its
         survivors hold -inf)."""
         batch, num_candidates = cand_ids.shape
         current = beams.acoustic.shape[1]
-        label = cand_ids[:, None, :]  # (B, 1, C)
-
-        def per_hyp(x: torch.Tensor) -> torch.Tensor:
-            return x[:, :, None]
-
-        is_blank = label == self.blank_id
-        is_repeat = (label == per_hyp(beams.last)) & ~is_blank
-        is_space = (label == self.space_id) & ~is_repeat & ~is_blank
-        is_letter = ~(is_blank | is_repeat | is_space)
-        finishes = is_space & per_hyp(beams.partial_len > 0)
-        word_score, word_state = self._word_scores(beams, end_of_sentence=False)
-        trie = torch.where(
-            is_letter,
-            self.trie.step(per_hyp(beams.trie), label) if self.trie is not None else per_hyp(beams.trie),
-            torch.where(is_space, 0, per_hyp(beams.trie)),
+        space_here = ((cand_ids == self.space_id) & _alive(cand_logp)).any(1, keepdim=True)  # (B, 1)
+        can_finish = space_here & (beams.partial_len > 0) & _alive(beams.acoustic)
+        word_score, word_state = self._word_scores(beams, end_of_sentence=False, needed=can_finish)
+        # (B, K, C) scores of every expansion: acoustic + LM part (finished words, partial-word penalty)
+        moves = _Moves(cand_ids[:, None, :], beams.last[:, :, None], beams.partial_len[:, :, None], self)
+        letter_trie = self.trie.step(beams.trie[:, :, None], moves.label) if self.trie is not None else None
+        letter_lm = beams.lm_total[:, :, None] + self._partial_score(
+            letter_trie if letter_trie is not None else beams.trie[:, :, None], beams.partial_len[:, :, None] + 1
         )
-        partial_len = torch.where(
-            is_letter, per_hyp(beams.partial_len) + 1, torch.where(is_space, 0, per_hyp(beams.partial_len))
+        kept_lm = beams.lm_total + self._partial_score(beams.trie, beams.partial_len)
+        space_lm = beams.lm_total + torch.where(beams.partial_len > 0, word_score, 0.0)
+        lm_part = torch.where(
+            moves.letter, letter_lm, torch.where(moves.space, space_lm[:, :, None], kept_lm[:, :, None])
+        ).reshape(batch, -1)
+        acoustic = (beams.acoustic[:, :, None] + cand_logp[:, None, :]).reshape(batch, -1)
+        pool_size = min(_merge_pool(width), current * num_candidates)
+        pool_score, pool = (acoustic + lm_part).topk(pool_size, dim=1)  # best first
+        parent, label = pool // num_candidates, cand_ids.gather(1, pool % num_candidates)
+        # the pool's texts (hashes) and keys (text + last label), then the merge
+        pooled = _Moves(label, beams.last.gather(1, parent), beams.partial_len.gather(1, parent), self)
+        code = torch.where(pooled.letter, label + 1, _SPACE_CODE)
+        old_hashes = beams.hashes.gather(1, parent)
+        hashes = torch.where(pooled.grows, old_hashes * _HASH_MULTIPLIER + code, old_hashes)
+        merged_score, merged_acoustic = _merge_sorted(
+            _text_key(hashes, label), acoustic.gather(1, pool), lm_part.gather(1, pool), pool_score
         )
-        code = torch.where(is_letter, label + 1, _SPACE_CODE)[..., None]
-        grows = (is_letter | finishes)[..., None]
-        old_hashes = beams.hashes[:, :, None, :]  # (B, K, 1, 2)
-        hashes = torch.where(grows, (old_hashes * self._hash_primes + code) % self._hash_moduli, old_hashes)
-        expanded = _Beams(
-            acoustic=per_hyp(beams.acoustic) + cand_logp[:, None, :],
-            lm_total=torch.where(finishes, per_hyp(beams.lm_total + word_score), per_hyp(beams.lm_total)),
-            lm_state=torch.where(finishes, per_hyp(word_state), per_hyp(beams.lm_state)),
-            trie=trie,
-            partial_len=partial_len,
-            last=label,
-            hashes=hashes,
-        )
-        shape = (batch, current, num_candidates)
-        flat = _Beams(*(_flatten(x, shape) for x in expanded.fields()))
-        key = _text_key(flat.hashes, flat.last)
-        score, order = self._merge(flat, key)
-        best = score.max(1, keepdim=True).values
-        score = score.masked_fill(score < best + prune_logp, float("-inf"))
-        top_score, top = score.topk(min(width, current * num_candidates), dim=1)
-        survivors = int(torch.isfinite(top_score).sum(1).max())
+        best = merged_score.max(1, keepdim=True).values
+        merged_score = merged_score.masked_fill(merged_score < best + prune_logp, float("-inf"))
+        top_score, top = merged_score.topk(min(width, merged_score.shape[1]), dim=1)
+        survivors = int(_alive(top_score).sum(1).max())
         top_score, top = top_score[:, :survivors], top[:, :survivors]
-        picked = order.gather(1, top)
-        new = flat.gather(picked)
-        new.acoustic = torch.where(torch.isfinite(top_score), self._merged_acoustic.gather(1, top), float("-inf"))
-        return new, picked // num_candidates, cand_ids.gather(1, picked % num_candidates)
-
-    def _merge(
-        self, flat: _Beams, key: torch.Tensor, rank: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Merge equal-key hypotheses: (B, M) total scores in `order` (each group's representative holds the
-        group's, the others -inf) and that order; the merged acoustic scores are left in `self._merged_acoustic`
-        (same order). The representative, whose LM score the group keeps, is the member with the highest total
-        score (or the highest `rank`, when given)."""
-        lm_part = flat.lm_total + self._partial_score(flat.trie, flat.partial_len)
-        # One sort by key groups the hypotheses; each group's representative is then found by two reductions (a
-        # second sort by score would cost as much as the first).
-        order = key.argsort(dim=1)
-        sorted_key = key.gather(1, order)
-        acoustic = flat.acoustic.gather(1, order)
-        ranking = (flat.acoustic + lm_part if rank is None else rank).gather(1, order)  # -inf: empty
-        starts = torch.ones_like(sorted_key, dtype=torch.bool)
-        starts[:, 1:] = sorted_key[:, 1:] != sorted_key[:, :-1]
-        group = starts.cumsum(1) - 1
-        best_rank = torch.full_like(ranking, float("-inf")).scatter_reduce(1, group, ranking, "amax")
-        position = torch.arange(ranking.shape[1], device=ranking.device).expand_as(group)
-        candidate = torch.where(ranking == best_rank.gather(1, group), position, ranking.shape[1])
-        representative = torch.full_like(group, ranking.shape[1]).scatter_reduce(1, group, candidate, "amin")
-        first = position == representative.gather(1, group)
-        group_max = torch.full_like(acoustic, float("-inf")).scatter_reduce(1, group, acoustic, "amax")
-        member_max = group_max.gather(1, group)
-        shifted = torch.where(torch.isfinite(member_max), acoustic - member_max, float("-inf"))
-        sums = torch.zeros_like(acoustic).scatter_add(1, group, shifted.exp())
-        merged = (group_max + sums.log()).gather(1, group)
-        self._merged_acoustic = torch.where(first, merged, float("-inf"))
-        return torch.where(first, self._merged_acoustic + lm_part.gather(1, order), float("-inf")), order
+        # the new state of the kept hypotheses only
+        parent, label = parent.gather(1, top), label.gather(1, top)
+        letter, space, finishes = (x.gather(1, top) for x in (pooled.letter, pooled.space, pooled.finishes))
+        old = beams.gather(parent)
+        trie = torch.where(space, 0, old.trie)
+        if self.trie is not None:
+            trie = torch.where(letter, self.trie.step(old.trie, label), trie)
+        new = _Beams(
+            acoustic=torch.where(_alive(top_score), merged_acoustic.gather(1, top), float("-inf")),
+            lm_total=torch.where(finishes, old.lm_total + word_score.gather(1, parent), old.lm_total),
+            lm_state=torch.where(finishes, word_state.gather(1, parent), old.lm_state),
+            trie=trie,
+            partial_len=torch.where(letter, old.partial_len + 1, torch.where(space, 0, old.partial_len)),
+            last=label,
+            hashes=hashes.gather(1, top),
+        )
+        return new, parent, label
 
     def _final_scores(self, beams: _Beams) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, K) total and acoustic scores with the last word and </s> scored, slots in `beams`' order.
@@ -284,16 +321,20 @@ class BatchedBeamSearch:
         score of its member that ranked last before this scoring (pyctcdecode's merge keeps the last beam it
         meets); and an empty last word (the text ends with a space) is scored as an unknown word."""
         before = beams.acoustic + beams.lm_total + self._partial_score(beams.trie, beams.partial_len)
-        rank = torch.where(torch.isfinite(before), -before, float("-inf"))  # the lowest first; empty slots never
+        rank = torch.where(_alive(before), -before, float("-inf"))  # the lowest first; empty slots never
         word_score, _ = self._word_scores(beams, end_of_sentence=True)
-        finished = _Beams(**{**vars(beams), "lm_total": beams.lm_total + word_score})
-        finished.partial_len = torch.zeros_like(beams.partial_len)  # scored: no partial-word penalty any more
         # the text as if its partial word were finished, so that "a cat" and "a cat " are one text
-        committed = (beams.hashes * self._hash_primes + _SPACE_CODE) % self._hash_moduli
-        hashes = torch.where((beams.partial_len > 0)[..., None], committed, beams.hashes)
-        score, order = self._merge(finished, _text_key(hashes), rank)
+        committed = beams.hashes * _HASH_MULTIPLIER + _SPACE_CODE
+        hashes = torch.where(beams.partial_len > 0, committed, beams.hashes)
+        order = rank.sort(dim=1, descending=True, stable=True).indices
+        score, acoustic = _merge_sorted(
+            _text_key(hashes).gather(1, order),
+            beams.acoustic.gather(1, order),
+            (beams.lm_total + word_score).gather(1, order),  # scored: no partial-word penalty any more
+            rank.gather(1, order),
+        )
         empty = torch.full_like(score, float("-inf"))
-        return empty.scatter(1, order, score), empty.scatter(1, order, self._merged_acoustic)
+        return empty.scatter(1, order, score), empty.scatter(1, order, acoustic)
 
     def _backtrack(
         self,
@@ -320,36 +361,15 @@ class BatchedBeamSearch:
         ]
 
 
-def _flatten(x: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor:
-    """A (B, K, C[, 2]) expansion (broadcastable) as (B, K * C[, 2]), hypothesis-major."""
-    tail = x.shape[3:]
-    return x.expand(*shape, *tail).reshape(shape[0], shape[1] * shape[2], *tail)
-
-
-def _widen(beams: _Beams, width: int) -> _Beams:
-    """`beams` with empty (-inf) hypotheses appended up to `width` columns."""
-    extra = width - beams.acoustic.shape[1]
-    if extra == 0:
-        return beams
-    padded = [torch.nn.functional.pad(x, (0, 0, 0, extra) if x.dim() == 3 else (0, extra)) for x in beams.fields()]
-    padded[0][:, width - extra :] = float("-inf")  # acoustic
-    return _Beams(*padded)
-
-
-def _widen_index(x: torch.Tensor, width: int) -> torch.Tensor:
-    """(B, K) parents or labels padded with 0 up to `width` columns (the padding belongs to empty hypotheses)."""
-    return torch.nn.functional.pad(x, (0, width - x.shape[1]))
-
-
-def _keep(active: torch.Tensor, new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
-    """`new` for the (B, 1) active rows, `old` for the finished ones."""
-    return torch.where(active if new.dim() == 2 else active[:, :, None], new, old)
+def _alive(score: torch.Tensor) -> torch.Tensor:
+    """Scores here are finite or -inf (an empty slot, a pruned or merged-away hypothesis): one comparison, where
+    torch.isfinite costs several kernels on the CPU."""
+    return score > float("-inf")
 
 
 def _text_key(hashes: torch.Tensor, last: torch.Tensor | None = None) -> torch.Tensor:
-    """(B, N) int64 identity of each hypothesis' text (and last label, when given) from its (B, N, 2) hashes."""
-    first = hashes[..., 0] if last is None else (hashes[..., 0] * _P_LAST + last) % _MODULI[0]
-    return first * _M2 + hashes[..., 1]
+    """(B, N) int64 identity of each hypothesis' text (and last label, when given) from its (B, N) hashes."""
+    return hashes if last is None else hashes * _LAST_MULTIPLIER + last
 
 
 def path_words(path: np.ndarray, labels: Sequence[str], blank_id: int) -> list[tuple[str, tuple[int, int]]]:

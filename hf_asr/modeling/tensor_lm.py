@@ -48,6 +48,7 @@ class TensorNgramLM:
         self.log10_backoff = tensor(tables.log10_backoff)
         self.suffix = tensor(tables.suffix)
         self.next_state = tensor(tables.next_state)
+        self.contexts, self.backoff_before = self._backoff_chains(tables)
 
     def _unigram_node(self, tables: NgramTables, word: str) -> int:
         if word not in self.word_ids:
@@ -60,21 +61,33 @@ class TensorNgramLM:
         """The state before the first word: after <s> when `sentence_boundary`, else the empty context."""
         return self.bos_state if sentence_boundary else 0
 
+    def _backoff_chains(self, tables: NgramTables) -> tuple[torch.Tensor, torch.Tensor]:
+        """(nodes, order) contexts a lookup from each state tries, longest first (its suffix links; the empty
+        context repeats at the end), and (nodes, order + 1) the log10 back-off weights summed before each try.
+        One lookup of all `order` contexts at once replaces a loop of `order` dependent lookups."""
+        contexts = np.empty((len(tables.suffix), self.order), dtype=np.int64)
+        backoff_before = np.zeros((len(tables.suffix), self.order + 1), dtype=np.float32)
+        contexts[:, 0] = np.arange(len(tables.suffix))
+        for level in range(1, self.order + 1):
+            backoff_before[:, level] = backoff_before[:, level - 1] + tables.log10_backoff[contexts[:, level - 1]]
+            if level < self.order:
+                contexts[:, level] = tables.suffix[contexts[:, level - 1]]
+        device = self.keys.device
+        return torch.from_numpy(contexts).to(device), torch.from_numpy(backoff_before).to(device)
+
     def score(self, states: torch.Tensor, words: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """log10 p(words | states) (float32) and the states after them; int64 tensors of any one shape."""
-        total = torch.zeros(states.shape, dtype=torch.float32, device=states.device)
-        context = states.clone()
-        done = torch.zeros(states.shape, dtype=torch.bool, device=states.device)
-        matched = torch.zeros_like(states)
-        for _ in range(self.order):  # a state has at most order - 1 words: order tries reach the unigram
-            node, found = _lookup(self.keys, self.children, context * self.vocab_size + words)
-            found &= ~done
-            total += torch.where(found, self.log10_prob[node], torch.where(done, 0.0, self.log10_backoff[context]))
-            matched = torch.where(found, node, matched)
-            done |= found
-            if bool(done.all()):  # the rest of the loop would add nothing (one sync, cheaper than the lookups)
-                break
-            context = torch.where(done, context, self.suffix[context])
+        """log10 p(words | states) (float32) and the states after them; int64 tensors of any one shape.
+
+        ARPA back-off: the longest context of the state's suffix chain where (context, word) is an n-gram gives
+        its probability, plus the back-off weights of the longer contexts tried before it."""
+        contexts = self.contexts[states]  # (..., order)
+        node, found = _lookup(self.keys, self.children, contexts * self.vocab_size + words[..., None])
+        level = found.to(torch.uint8).argmax(-1, keepdim=True)  # the first (longest) context that has the n-gram
+        any_found = found.any(-1)
+        matched = torch.where(any_found, node.gather(-1, level)[..., 0], 0)
+        level = torch.where(any_found, level[..., 0], self.order)  # no n-gram: every back-off weight, no prob
+        before = self.backoff_before[states, level]
+        total = before + torch.where(any_found, self.log10_prob[matched], 0.0)
         return total, self.next_state[matched]
 
     def score_words(self, words: Sequence[str], sentence_boundary: bool = True) -> float:

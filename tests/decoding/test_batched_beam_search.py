@@ -12,6 +12,7 @@ import torch
 from pyctcdecode import BeamSearchDecoderCTC
 
 from hf_asr.decoding.lm_building import build_lm, read_unigrams
+from hf_asr.modeling import batched_beam_search
 from hf_asr.modeling.lm_decoder import LMDecoder
 from hf_asr.modeling.ngram_tables import NgramTables, read_arpa
 from hf_asr.modeling.tensor_lm import TensorNgramLM
@@ -65,7 +66,9 @@ def test_build_lm_writes_tables_that_load_back(lm_files):
 
 
 @pytest.mark.parametrize("beam_width", [4, 16])
-def test_batched_search_gives_pyctcdecode_results(lm_files, labels, beam_width):
+def test_batched_search_gives_pyctcdecode_results(lm_files, labels, beam_width, monkeypatch):
+    # every expansion in the merge pool: the search is exact (the default pool is measured by bench_decode.py)
+    monkeypatch.setattr(batched_beam_search, "MERGE_POOL_PER_BEAM", 10_000)
     unigrams = read_unigrams(lm_files.unigrams)
     decoder = LMDecoder(
         labels,
@@ -91,6 +94,19 @@ def test_batched_search_gives_pyctcdecode_results(lm_files, labels, beam_width):
         assert frames == sorted(frames) and all(w["start_offset"] < w["end_offset"] for w in mine)
         for a, b in zip(mine, pyctcdecode):
             assert abs(a["start_offset"] - b["start_offset"]) <= 3 and abs(a["end_offset"] - b["end_offset"]) <= 3
+
+
+def test_default_merge_pool_keeps_pyctcdecode_texts(lm_files, labels, monkeypatch):
+    unigrams = read_unigrams(lm_files.unigrams)
+    decoder = LMDecoder(labels, lm_files.binary, unigrams, alpha=0.8, beta=1.5, ngram_tables=lm_files.ngram_tables)
+    logits = noisy_utterances(labels, 24)
+    reference = decoder.decode_batch(logits, prune_history=False, beam_width=16)
+    assert decoder.decode_batch(logits, beam_search="batched", beam_width=16).text == reference.text
+    # a pool as narrow as the beam merges too little: some total score moves (the pool is what the search uses)
+    monkeypatch.setattr(batched_beam_search, "MERGE_POOL_PER_BEAM", 1)
+    monkeypatch.setattr(batched_beam_search, "MIN_MERGE_POOL", 1)
+    narrow = decoder.decode_batch(logits, beam_search="batched", beam_width=16)
+    assert np.abs(np.array(narrow.lm_score) - np.array(reference.lm_score)).max() > 1e-3
 
 
 def test_a_batch_decodes_like_its_utterances_alone(lm_files, labels):
