@@ -55,6 +55,7 @@ class _Beams:
 
     acoustic: torch.Tensor  # float32; -inf for an empty slot
     lm_total: torch.Tensor  # float32: weighted LM scores of the finished words and word bonuses
+    lm_part: torch.Tensor  # float32: lm_total + the partial word's penalty, the LM score it ranks with
     lm_state: torch.Tensor  # int64 n-gram state
     trie: torch.Tensor  # int64 node of the partial word (OFF_TRIE: no unigram starts with it)
     partial_len: torch.Tensor  # int64 characters of the partial word
@@ -202,6 +203,7 @@ class BatchedBeamSearch:
         return _Beams(
             acoustic=acoustic,
             lm_total=torch.zeros(batch, width, device=self.device),
+            lm_part=torch.zeros(batch, width, device=self.device),
             lm_state=zeros + state,
             trie=zeros.clone(),
             partial_len=zeros.clone(),
@@ -274,7 +276,7 @@ class BatchedBeamSearch:
         letter_lm = beams.lm_total[:, :, None] + self._partial_score(
             letter_trie if letter_trie is not None else beams.trie[:, :, None], beams.partial_len[:, :, None] + 1
         )
-        kept_lm = beams.lm_total + self._partial_score(beams.trie, beams.partial_len)
+        kept_lm = beams.lm_part
         space_lm = beams.lm_total + torch.where(beams.partial_len > 0, word_score, 0.0)
         lm_part = torch.where(
             moves.letter, letter_lm, torch.where(moves.space, space_lm[:, :, None], kept_lm[:, :, None])
@@ -288,8 +290,9 @@ class BatchedBeamSearch:
         code = torch.where(pooled.letter, label + 1, _SPACE_CODE)
         old_hashes = beams.hashes.gather(1, parent)
         hashes = torch.where(pooled.grows, old_hashes * _HASH_MULTIPLIER + code, old_hashes)
+        pool_lm = lm_part.gather(1, pool)
         merged_score, merged_acoustic = _merge_sorted(
-            _text_key(hashes, label), acoustic.gather(1, pool), lm_part.gather(1, pool), pool_score
+            _text_key(hashes, label), acoustic.gather(1, pool), pool_lm, pool_score
         )
         best = merged_score.max(1, keepdim=True).values
         merged_score = merged_score.masked_fill(merged_score < best + prune_logp, float("-inf"))
@@ -306,6 +309,7 @@ class BatchedBeamSearch:
         new = _Beams(
             acoustic=torch.where(_alive(top_score), merged_acoustic.gather(1, top), float("-inf")),
             lm_total=torch.where(finishes, old.lm_total + word_score.gather(1, parent), old.lm_total),
+            lm_part=pool_lm.gather(1, top),
             lm_state=torch.where(finishes, word_state.gather(1, parent), old.lm_state),
             trie=trie,
             partial_len=torch.where(letter, old.partial_len + 1, torch.where(space, 0, old.partial_len)),
@@ -320,7 +324,7 @@ class BatchedBeamSearch:
         As in pyctcdecode: hypotheses of the same text merge ("a cat" with "a cat "), the group keeping the LM
         score of its member that ranked last before this scoring (pyctcdecode's merge keeps the last beam it
         meets); and an empty last word (the text ends with a space) is scored as an unknown word."""
-        before = beams.acoustic + beams.lm_total + self._partial_score(beams.trie, beams.partial_len)
+        before = beams.acoustic + beams.lm_part
         rank = torch.where(_alive(before), -before, float("-inf"))  # the lowest first; empty slots never
         word_score, _ = self._word_scores(beams, end_of_sentence=True)
         # the text as if its partial word were finished, so that "a cat" and "a cat " are one text

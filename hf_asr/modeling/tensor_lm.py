@@ -45,8 +45,6 @@ class TensorNgramLM:
         self.keys = tensor(tables.keys)
         self.children = tensor(tables.children)
         self.log10_prob = tensor(tables.log10_prob)
-        self.log10_backoff = tensor(tables.log10_backoff)
-        self.suffix = tensor(tables.suffix)
         self.next_state = tensor(tables.next_state)
         self.contexts, self.backoff_before = self._backoff_chains(tables)
 
