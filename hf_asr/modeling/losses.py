@@ -158,14 +158,17 @@ def _compiled_ctc_losses_backward(
 ) -> torch.Tensor:
     """d(losses · grad)/d(log_probs) by torch's own CTC kernels (the forward is run again for its alphas)."""
     nll, log_alpha = torch.ops.aten._ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, zero_infinity)
-    return torch.ops.aten._ctc_loss_backward(
+    gradient = torch.ops.aten._ctc_loss_backward(
         grad, log_probs, targets, input_lengths, target_lengths, nll, log_alpha, blank, zero_infinity
     )
+    return gradient.contiguous()  # the layout the fake promises, whatever the kernel's (log_probs is a transpose)
 
 
 @_compiled_ctc_losses_backward.register_fake
 def _(grad, log_probs, targets, input_lengths, target_lengths, blank, zero_infinity):
-    return torch.empty_like(log_probs)
+    # Contiguous (T, B, V): inductor checks the real output's strides against these (empty_like would copy
+    # the transposed strides of log_probs, which the kernel does not produce).
+    return log_probs.new_empty(log_probs.shape)
 
 
 def _ctc_setup_context(ctx, inputs, output) -> None:

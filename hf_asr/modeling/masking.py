@@ -34,11 +34,11 @@ def compute_span_mask(
     # Tensor ops only (no per-utterance loop, no .item()): torch.compile traces it without a graph break.
     spans = lengths.clamp(min=1, max=span_length)  # (B,) a short utterance gets one span over all of it
     num_starts = (lengths - spans + 1).clamp(min=0)  # (B,) admissible span starts
-    wanted = mask_prob * lengths / spans + torch.rand(batch, generator=generator, device=device)
+    wanted = mask_prob * lengths / spans + _uniform((batch,), generator, device)
     num_spans = torch.minimum(wanted.long().clamp(min=min_masks), num_starts)  # (B,)
     # A uniform draw of num_spans distinct starts: the num_spans best random scores among admissible starts.
     positions = torch.arange(max_length, device=device)
-    scores = torch.rand(batch, max_length, generator=generator, device=device)
+    scores = _uniform((batch, max_length), generator, device)
     scores = scores.masked_fill(positions[None, :] >= num_starts[:, None], -1.0)
     ranks = scores.argsort(dim=-1, descending=True).argsort(dim=-1)  # (B, T) rank of each start
     starts = ranks < num_spans[:, None]  # (B, T) bool
@@ -47,6 +47,14 @@ def compute_span_mask(
     window_begin = (positions[None, :] + 1 - spans[:, None]).clamp(min=0)  # (B, T)
     covered = counts[:, 1:] - counts.gather(1, window_begin)
     return covered > 0
+
+
+def _uniform(shape: tuple, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
+    """torch.rand of `shape`; the generator is passed only when there is one: torch.compile cannot trace
+    `generator=None` with symbolic (dynamic) sizes."""
+    if generator is None:
+        return torch.rand(shape, device=device)
+    return torch.rand(shape, generator=generator, device=device)
 
 
 def sample_negative_indices(
