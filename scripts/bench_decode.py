@@ -39,6 +39,7 @@ from pyctcdecode import build_ctcdecoder
 
 from hf_asr.decoding.tuning import greedy_wer
 from hf_asr.modeling.ctc_labels import UNK_LABEL
+from hf_asr.modeling.frame_skipping import skip_repeated_frames
 from hf_asr.modeling.lm_decoder import LMDecoder
 from hf_asr.modeling.ngram_tables import NGRAM_TABLES_FILE
 
@@ -191,6 +192,7 @@ def run(args: argparse.Namespace) -> dict:
                 shutil.copyfile(tables, Path(args.save_data) / NGRAM_TABLES_FILE)
         audio_seconds = sum(len(x) for x in logits) * FRAME_SECONDS
         stats = np.concatenate(logits)
+        blank = labels.index("")
         report: dict = {
             "machine": {
                 "cpus": os.cpu_count(),
@@ -204,6 +206,13 @@ def run(args: argparse.Namespace) -> dict:
                 "frames": int(len(stats)),
                 "frames_with_one_candidate_above_-5": round(float(((stats >= -5).sum(1) <= 1).mean()), 3),
                 "mean_candidates_above_-5": round(float((stats >= -5).sum(1).mean()), 2),
+                # what frame skipping leaves to search: exact, and with each --blank-skip-logp
+                "frames_kept": {
+                    str(skip): round(
+                        sum(len(skip_repeated_frames(x, -5.0, blank, skip).log_probs) for x in logits) / len(stats), 3
+                    )
+                    for skip in (None, *args.blank_skip_logp)
+                },
                 "greedy_wer": round(greedy_wer(logits, references, labels), 4),
                 "lm": {"order": 4, "unigrams": len(unigrams), "file_mb": round(lm_path.stat().st_size / 2**20, 1)},
             },
@@ -231,10 +240,22 @@ def run(args: argparse.Namespace) -> dict:
                     ours.decode_batch(logits, num_processes=n, beam_width=b, beam_prune_logp=-7.0).text
                 ),
             }
+            for skip in args.blank_skip_logp:
+                runs[f"hf_asr LMDecoder, {n} processes, blank_skip_logp={skip}"] = lambda b=beam, s=skip: (
+                    ours.decode_batch(logits, num_processes=n, beam_width=b, blank_skip_logp=s).text
+                )
             if tables is not None:
                 for processes in (1, n):
                     runs[f"hf_asr batched (tensor LM), {processes} process(es)"] = lambda b=beam, p=processes: (
                         ours.decode_batch(logits, num_processes=p, beam_width=b, beam_search="batched").text
+                    )
+                for skip in args.blank_skip_logp:
+                    runs[f"hf_asr batched (tensor LM), {n} process(es), blank_skip_logp={skip}"] = (
+                        lambda b=beam, s=skip: (
+                            ours.decode_batch(
+                                logits, num_processes=n, beam_width=b, beam_search="batched", blank_skip_logp=s
+                            ).text
+                        )
                     )
                 if torch.cuda.is_available():
                     runs["hf_asr batched (tensor LM), cuda"] = lambda b=beam: (
@@ -317,6 +338,14 @@ def main() -> None:
     parser.add_argument("--data", help="use logits/references/LM saved by --save-data instead of building them")
     parser.add_argument("--model", help="trained model folder with language_model/: decode its real posteriors")
     parser.add_argument("--corpus", help="demo corpus folder for --model (default: corpus/ beside the model)")
+    parser.add_argument(
+        "--blank-skip-logp",
+        type=float,
+        nargs="*",
+        default=[-0.01],
+        help="add rows of the batched search (and the 2-process LMDecoder) with these blank_skip_logp values "
+        "(approximate: runs of near-certain blank frames decoded as one)",
+    )
     parser.add_argument(
         "--ngram-tables", help=f"{NGRAM_TABLES_FILE} of the --model's LM when its folder has none (older folders)"
     )

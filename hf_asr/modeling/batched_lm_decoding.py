@@ -1,12 +1,12 @@
 """LMDecoder's `beam_search="batched"` path: many utterances (or the segments of a long one) through
 `BatchedBeamSearch` at once, with the results in pyctcdecode's beam format.
 
-Utterances are shortened by `frame_skipping` (exact), sorted by length and decoded in groups of
-`GROUP_SIZE`: a group runs until its longest member ends and works on as many candidate labels per frame as its
-busiest member has, so groups of similar lengths waste least; a bigger group spends fewer Python steps per
-utterance. Measured on the demo model's posteriors (160 utterances, beam 32, 2 CPU cores, 2 workers): groups of
-16: 1.09 s, 32: 0.81 s, 48: 0.74 s, 80: 0.75 s. Groups go to forked workers on the CPU, longest first; on a GPU
-they run in this process.
+Utterances are shortened by `frame_skipping` (exact; with `blank_skip_logp` approximate), sorted by length and
+decoded in groups of `GROUP_SIZE`: a group runs until its longest member ends and works on as many candidate labels
+per frame as its busiest member has, so groups of similar lengths waste least; a bigger group spends fewer Python
+steps per utterance. Measured on the demo model's posteriors (160 utterances, beam 32, 2 CPU cores, 2 workers):
+groups of 16: 1.09 s, 32: 0.81 s, 48: 0.74 s, 80: 0.75 s. Groups go to forked workers on the CPU, longest first; on
+a GPU they run in this process.
 
 Torch and numpy only: this file ships to the Hub with the model code.
 """
@@ -52,7 +52,10 @@ def decode_batched(
     [(word, (start, end))], logit_score, score), frames indexing the original arrays."""
     if settings.get("hotwords"):
         raise ValueError("hotwords need beam_search='pyctcdecode'; the batched search does not support them")
-    shortened = [skip_repeated_frames(x, settings["token_min_logp"]) for x in log_probs]
+    shortened = [
+        skip_repeated_frames(x, settings["token_min_logp"], search.blank_id, settings["blank_skip_logp"])
+        for x in log_probs
+    ]
     order = np.argsort([len(s.log_probs) for s in shortened], kind="stable")
     on_gpu = search.device.type != "cpu"
     workers = 1 if on_gpu else min(num_processes or os.cpu_count() or 1, len(order))

@@ -22,7 +22,11 @@ SEARCH_DEFAULTS = {
     "hotword_weight": 10.0,
     "max_segment_frames": 1500,
     "beam_search": "pyctcdecode",
+    "blank_skip_logp": None,
 }
+# blank_skip_logp: None (exact) or a blank log-prob above which a frame counts as blank only (`frame_skipping.py`);
+# from log(1/2) up, so that the blank is the frame's most likely label.
+BLANK_SKIP_LOGP = Rule(float, low=-0.69, high=0.0, optional=True)
 # pyctcdecode: one utterance at a time (hotwords, prune_history); batched: `batched_beam_search.py`, many at once
 # with the n-gram LM in tensors (CPU or GPU), the same results as pyctcdecode without prune_history.
 BEAM_SEARCHES = ("pyctcdecode", "batched")
@@ -99,7 +103,7 @@ def check_lm_params(**params: Any) -> dict[str, Any]:
 def check_search_settings(**settings: Any) -> dict[str, Any]:
     """beam_width: a whole number >= 1; beam_prune_logp: a finite number <= 0 (beams this far below the best are
     dropped; above 0 every beam would be); token_min_logp, hotword_weight: finite numbers; max_segment_frames: None
-    or an integer >= 1; beam_search: one of BEAM_SEARCHES.
+    or an integer >= 1; beam_search: one of BEAM_SEARCHES; blank_skip_logp: None or a number in [-0.69, 0].
 
     Returns the given ones as plain Python values; an unknown name raises TypeError.
     """
@@ -108,6 +112,8 @@ def check_search_settings(**settings: Any) -> dict[str, Any]:
     for name, value in settings.items():
         if name == "max_segment_frames":
             checked[name] = check_value(name, value, MAX_SEGMENT_FRAMES)
+        elif name == "blank_skip_logp":
+            checked[name] = None if value is None else float(check_value(name, value, BLANK_SKIP_LOGP))
         elif name == "beam_search":
             if value not in BEAM_SEARCHES:
                 raise ValueError(f"beam_search must be one of {list(BEAM_SEARCHES)}, got {value!r}")

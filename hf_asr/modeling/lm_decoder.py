@@ -46,7 +46,9 @@ class LMDecoder:
     max_segment_frames (longer utterances are decoded in pieces cut at pauses, see `decode_beams`; None: never),
     beam_search ("pyctcdecode", one utterance at a time; "batched": many at once with the LM held in tensors, on
     the CPU or, after `.to("cuda")`, the GPU; it needs `ngram_tables`, the `ngram_tables.npz` that `build-lm`
-    writes, and gives pyctcdecode's results without prune_history; no hotwords).
+    writes, and gives pyctcdecode's results without prune_history; no hotwords), blank_skip_logp (None: exact;
+    a number in [-0.69, 0]: runs of frames whose blank log-prob is at least that are decoded as one frame, see
+    `frame_skipping.py`: faster, approximate).
     Every option is checked by `decoder_options.py`: a bad one raises an error naming it and its value.
     """
 
@@ -173,7 +175,9 @@ class LMDecoder:
 
     def _decode_whole(self, log_probs: np.ndarray, settings: dict[str, Any]) -> list[tuple]:
         """`decode_beams` of (T, V) log-probs (T >= 1) in one search, with `frame_skipping`'s exact shortening."""
-        frames = skip_repeated_frames(log_probs, settings["token_min_logp"])
+        frames = skip_repeated_frames(
+            log_probs, settings["token_min_logp"], self._blank_id, settings["blank_skip_logp"]
+        )
         beams = self._beam_search.decode_beams(
             frames.log_probs,
             beam_width=settings["beam_width"],

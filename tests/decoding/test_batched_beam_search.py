@@ -13,6 +13,7 @@ from pyctcdecode import BeamSearchDecoderCTC
 
 from hf_asr.decoding.lm_building import build_lm, read_unigrams
 from hf_asr.modeling import batched_beam_search
+from hf_asr.modeling.frame_skipping import skip_repeated_frames
 from hf_asr.modeling.lm_decoder import LMDecoder
 from hf_asr.modeling.ngram_tables import NgramTables, read_arpa
 from hf_asr.modeling.tensor_lm import TensorNgramLM
@@ -198,3 +199,18 @@ def test_batched_search_errors_name_the_problem(lm_files, labels, tmp_path):
     arpa.write_text("\\data\\\nngram 1=1\n\n\\1-grams:\n-1.0\n\\end\\\n")
     with pytest.raises(ValueError, match="bad.arpa, line 5"):
         read_arpa(arpa)
+
+
+@pytest.mark.parametrize("beam_search", ["pyctcdecode", "batched"])
+def test_blank_skip_decodes_spelled_text_with_offsets_in_original_frames(labels, lm_files, beam_search):
+    unigrams = read_unigrams(lm_files.unigrams)
+    decoder = LMDecoder(labels, lm_files.binary, unigrams, ngram_tables=lm_files.ngram_tables, beam_search=beam_search)
+    # Long blank runs (10 frames between letters) with some noise: most frames are near-certain blanks.
+    log_probs = spell("the cat sat", labels, frames_per_char=2, blanks=10, noise=1.0, seed=1)
+    blank = labels.index("")
+    kept = skip_repeated_frames(log_probs, -5.0, blank, -0.05).kept_frames
+    assert len(kept) < 0.5 * len(log_probs)  # the option really drops most frames here
+    exact = decoder.decode_beams(log_probs)[0]
+    skipping = decoder.decode_beams(log_probs, blank_skip_logp=-0.05)[0]
+    assert skipping[0] == exact[0] == "the cat sat"
+    assert skipping[2] == exact[2]  # word spans in the original frames

@@ -141,3 +141,27 @@ def test_skipped_frames_map_back_to_the_original_frames():
     assert frames.kept_frames.tolist() == [0, 3, 5] and frames.log_probs.shape == (3, 2)
     assert frames.original_span(0, 2) == (0, 5) and frames.original_span(2, 3) == (5, 6)
     assert frames.skipped_score == pytest.approx(3 * np.log(0.99), rel=1e-5)
+
+
+def test_blank_skip_shrinks_runs_of_near_certain_blanks_to_their_first_frame():
+    # Label 0 is the blank. Frames 1-3: blank at 0.98 with label 1 at 0.02, above token_min_logp (-5): the exact rule
+    # keeps them (two candidates), blank_skip_logp=log(0.95) drops all but the run's first.
+    log_probs = np.log(np.array([[0.02, 0.98]] + [[0.98, 0.02]] * 3 + [[0.02, 0.98]], dtype=np.float32))
+    exact = skip_repeated_frames(log_probs, token_min_logp=-5.0)
+    assert exact.kept_frames.tolist() == [0, 1, 2, 3, 4]
+    skipping = skip_repeated_frames(log_probs, token_min_logp=-5.0, blank_id=0, blank_skip_logp=np.log(0.95))
+    assert skipping.kept_frames.tolist() == [0, 1, 4]
+    assert skipping.original_span(1, 2) == (1, 4)
+    assert skipping.skipped_score == pytest.approx(2 * np.log(0.98), rel=1e-5)
+    # A blank below the threshold keeps its frame.
+    assert skip_repeated_frames(log_probs, -5.0, 0, np.log(0.99)).kept_frames.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_blank_skip_is_checked_saved_and_loaded(labels, arpa_path, unigrams, tmp_path):
+    with pytest.raises(ValueError, match=r"blank_skip_logp .*\[-0\.69, 0\]"):
+        LMDecoder(labels, arpa_path, unigrams, blank_skip_logp=-2.0)
+    with pytest.raises(TypeError, match="blank_skip_logp"):
+        LMDecoder(labels, arpa_path, unigrams, blank_skip_logp="fast")
+    decoder = LMDecoder(labels, arpa_path, unigrams, blank_skip_logp=-0.01)
+    assert decoder.search["blank_skip_logp"] == -0.01
+    assert LMDecoder(labels, arpa_path, unigrams).search["blank_skip_logp"] is None  # exact by default
