@@ -110,8 +110,12 @@ class LogMelWav2Vec2PreTrainedModel(PreTrainedModel):
         return None
 
     def encoder_lengths(self, mel_lengths: torch.Tensor) -> torch.Tensor:
-        """(B,) valid log-mel frames -> (B,) valid encoder frames (= the logits' valid length; 0 when too short)."""
+        """(B,) valid log-mel frames -> (B,) valid encoder frames (0 when too short)."""
         return conv_output_lengths(torch.as_tensor(mel_lengths), self.config.conv_kernel, self.config.conv_stride)
+
+    def logit_lengths(self, mel_lengths: torch.Tensor) -> torch.Tensor:
+        """(B,) valid log-mel frames -> (B,) valid CTC logit frames: encoder frames × config.ctc_upsampling."""
+        return self.encoder_lengths(mel_lengths) * self.config.ctc_upsampling
 
     def save_pretrained(self, save_directory: Any, *args: Any, **kwargs: Any) -> None:
         # register_for_auto_class writes only AutoConfig and this head into auto_map; a Hub folder
@@ -172,6 +176,7 @@ class LogMelWav2Vec2Model(LogMelWav2Vec2PreTrainedModel):
             activation_dropout=config.activation_dropout,
             layerdrop=config.layerdrop,
             layer_norm_eps=config.layer_norm_eps,
+            conv_module_kernel=config.conv_module_kernel,
         )
         self.post_init()
 

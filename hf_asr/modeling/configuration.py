@@ -36,6 +36,8 @@ FIELD_RULES: dict[str, Rule] = {
     "position_embedding": Rule(str, choices=POSITION_EMBEDDINGS),
     "num_conv_pos_embeddings": _SIZE,
     "num_conv_pos_embedding_groups": _SIZE,
+    "conv_module_kernel": Rule(int, low=0),
+    "ctc_upsampling": _SIZE,
     "hidden_dropout": _PROBABILITY,
     "attention_dropout": _PROBABILITY,
     "activation_dropout": _PROBABILITY,
@@ -93,6 +95,8 @@ class LogMelWav2Vec2Config(PreTrainedConfig):
     position_embedding: str = "conv"
     num_conv_pos_embeddings: int = 128
     num_conv_pos_embedding_groups: int = 16
+    # The Conformer's convolution module in every layer, this many frames wide (odd); 0: none (wav2vec 2.0).
+    conv_module_kernel: int = 0
     hidden_dropout: float | int = 0.1
     attention_dropout: float | int = 0.1
     activation_dropout: float | int = 0.0
@@ -122,7 +126,10 @@ class LogMelWav2Vec2Config(PreTrainedConfig):
     max_gumbel_temperature: float | int = 2.0
     min_gumbel_temperature: float | int = 0.5
     gumbel_temperature_decay: float | int = 0.999995
-    # CTC head.
+    # CTC head. ctc_upsampling: logit frames per encoder frame (the head maps each encoder frame to this many): a
+    # Transformer at 40 ms (conv_stride (2, 2)) with CTC at 20 ms, half the Transformer's work for the same CTC
+    # resolution (time reduction, as in Squeezeformer; labels need enough frames, which 40 ms often lacks).
+    ctc_upsampling: int = 1
     vocab_size: int = 32
     ctc_loss_reduction: str = "mean"
     ctc_zero_infinity: bool = False
@@ -171,6 +178,13 @@ class LogMelWav2Vec2Config(PreTrainedConfig):
                 f"hidden_size={self.hidden_size} is not divisible by "
                 f"num_conv_pos_embedding_groups={self.num_conv_pos_embedding_groups}"
             )
+        if (self.mel_hop_length * math.prod(self.conv_stride)) % self.ctc_upsampling:
+            raise ValueError(
+                f"ctc_upsampling={self.ctc_upsampling} must divide the audio samples per encoder frame "
+                f"(mel_hop_length {self.mel_hop_length} x conv strides {self.conv_stride})"
+            )
+        if self.conv_module_kernel % 2 == 0 and self.conv_module_kernel:
+            raise ValueError(f"conv_module_kernel must be odd (a centred window) or 0, got {self.conv_module_kernel}")
         if self.codevector_dim % self.num_codevector_groups:
             raise ValueError(
                 f"codevector_dim={self.codevector_dim} is not divisible by "
@@ -188,8 +202,9 @@ class LogMelWav2Vec2Config(PreTrainedConfig):
 
     @property
     def inputs_to_logits_ratio(self) -> int:
-        """Audio samples per logit frame (mel hop × conv strides); the ASR pipeline's chunking needs samples."""
-        return self.mel_hop_length * math.prod(self.conv_stride)
+        """Audio samples per logit frame (mel hop × conv strides / ctc_upsampling); the ASR pipeline's chunking needs
+        samples."""
+        return self.mel_hop_length * math.prod(self.conv_stride) // self.ctc_upsampling
 
     @property
     def num_codevectors(self) -> int:

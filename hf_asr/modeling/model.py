@@ -130,7 +130,8 @@ class LogMelWav2Vec2ForCTC(LogMelWav2Vec2PreTrainedModel):
         super().__init__(config)
         self.wav2vec2 = LogMelWav2Vec2Model(config)
         self.dropout = nn.Dropout(config.final_dropout)
-        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size)
+        # ctc_upsampling > 1: each encoder frame gives that many logit frames (one V-wide slice of the head each)
+        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size * config.ctc_upsampling)
         self._base_trainable: dict[str, bool] | None = None  # while frozen: what freeze_base_model(False) restores
         self.post_init()
 
@@ -183,8 +184,11 @@ class LogMelWav2Vec2ForCTC(LogMelWav2Vec2PreTrainedModel):
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
         )
-        logits = self.lm_head(self.dropout(outputs.last_hidden_state))
-        logit_lengths = outputs.frame_mask.sum(-1)
+        logits = self.lm_head(self.dropout(outputs.last_hidden_state))  # (B, T, V * r)
+        batch, frames, _ = logits.shape
+        upsampling = self.config.ctc_upsampling
+        logits = logits.reshape(batch, frames * upsampling, -1)  # (B, T * r, V): frame t's r slices in order
+        logit_lengths = outputs.frame_mask.sum(-1) * upsampling
         loss = utterance_losses = feasible = None
         if labels is not None:
             check_ctc_shapes(logits, logit_lengths, labels)  # before the id check, which reads (B, S) labels

@@ -1,4 +1,5 @@
-"""Transformer encoder with a convolutional relative positional embedding (pre-LayerNorm, SDPA or eager)."""
+"""Transformer encoder with a convolutional relative positional embedding (pre-LayerNorm, SDPA or eager), and
+optionally the Conformer's convolution module in every layer."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformers.modeling_layers import GradientCheckpointingLayer
 
+from .conv_module import ConvolutionModule
 from .positional import RotaryEmbedding, apply_rotary, build_positional_embedding
 
 
@@ -60,7 +62,8 @@ class FeedForward(nn.Module):
 
 
 class EncoderLayer(GradientCheckpointingLayer):
-    """Pre-LN block: x + Attn(LN(x)), then x + FFN(LN(x)); checkpointed when activation checkpointing is on."""
+    """Pre-LN block: x + Attn(LN(x)), [x + Conv(x) when conv_kernel > 0], then x + FFN(LN(x)); checkpointed when
+    activation checkpointing is on."""
 
     def __init__(
         self,
@@ -71,8 +74,10 @@ class EncoderLayer(GradientCheckpointingLayer):
         activation_dropout: float,
         hidden_dropout: float,
         layer_norm_eps: float,
+        conv_kernel: int = 0,
     ) -> None:
         super().__init__()
+        self.conv_module = ConvolutionModule(hidden_size, conv_kernel, layer_norm_eps) if conv_kernel else None
         self.attention_norm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
         self.attention = SelfAttention(hidden_size, num_heads, attention_dropout)
         self.feed_forward_norm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
@@ -86,10 +91,15 @@ class EncoderLayer(GradientCheckpointingLayer):
         implementation: str,
         output_attentions: bool = False,
         rotary: tuple[torch.Tensor, torch.Tensor] | None = None,
+        frame_mask: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """x: (B, T, C); key_mask: (B, T) bool keys attention may read, or None (all); frame_mask: (B, T) bool valid
+        frames or None, zeroing padding for the convolution module."""
         normed = self.attention_norm(x)
         attended, weights = self.attention(normed, key_mask, implementation, output_attentions, rotary)
         x = x + self.dropout(attended)
+        if self.conv_module is not None:
+            x = x + self.dropout(self.conv_module(x, frame_mask))
         x = x + self.dropout(self.feed_forward(self.feed_forward_norm(x)))
         return x, weights
 
@@ -111,6 +121,7 @@ class TransformerEncoder(nn.Module):
         activation_dropout: float,
         layerdrop: float,
         layer_norm_eps: float,
+        conv_module_kernel: int = 0,
     ) -> None:
         super().__init__()
         self.pos_conv_embed = build_positional_embedding(position_embedding, hidden_size, pos_kernel, pos_groups)
@@ -125,6 +136,7 @@ class TransformerEncoder(nn.Module):
                 activation_dropout,
                 hidden_dropout,
                 layer_norm_eps,
+                conv_module_kernel,
             )
             for _ in range(num_layers)
         )
@@ -161,7 +173,7 @@ class TransformerEncoder(nn.Module):
                 hidden_states.append(x)
             if self.training and self.layerdrop > 0 and torch.rand(()) < self.layerdrop:
                 continue
-            x, weights = layer(x, key_mask, implementation, output_attentions, rotary)
+            x, weights = layer(x, key_mask, implementation, output_attentions, rotary, frame_mask)
             if output_attentions:
                 attentions.append(weights)
         x = self.layer_norm(x)

@@ -53,7 +53,7 @@ class CTCTrainer(HfAsrTrainerMixin, Trainer):
     # ---- counting usable utterances before the step ------------------------------------------------------------
     def _usable(self, inputs: dict[str, Any]) -> torch.Tensor:
         labels = inputs["labels"]
-        frames = self.model.encoder_lengths(inputs["attention_mask"].sum(-1).long()).to(labels.device)
+        frames = self.model.logit_lengths(inputs["attention_mask"].sum(-1).long()).to(labels.device)
         return frames >= ctc_required_frames(labels)
 
     def _get_num_items_in_batch(self, batch_samples: list, device: torch.device) -> torch.Tensor | None:

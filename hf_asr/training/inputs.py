@@ -285,12 +285,12 @@ def check_resumable(checkpoint: str, args: TrainingArguments) -> int:
 
 
 def check_ctc_feasible(
-    train: datasets.Dataset, feature_extractor: Any, encoder_lengths: Any, split: str = "train"
+    train: datasets.Dataset, feature_extractor: Any, logit_lengths: Any, split: str = "train"
 ) -> None:
     """Check that the `labels` of a prepared split fit its audio under CTC (frames >= labels + adjacent repeats).
 
     Frames come from the `duration` column (or the `input_features` rows) through the feature extractor's
-    `num_frames` and the model's `encoder_lengths`. Raises ValueError when no utterance fits, naming how many and
+    `num_frames` and the model's `logit_lengths`. Raises ValueError when no utterance fits, naming how many and
     the first ones; logs a warning naming how many when only some do not (those are skipped in training).
     A stream is not checked (that would read it all): the CTC trainer skips and counts such utterances.
     """
@@ -307,7 +307,7 @@ def check_ctc_feasible(
         if padded.shape[1] == 0:
             continue  # all empty here: an empty transcript always fits
         needed = ctc_required_frames(padded)
-        frames = torch.as_tensor(encoder_lengths(torch.as_tensor(mel_frames[start : start + _CHUNK]))).long()
+        frames = torch.as_tensor(logit_lengths(torch.as_tensor(mel_frames[start : start + _CHUNK]))).long()
         for offset in (frames < needed).nonzero().flatten().tolist():
             infeasible.append((start + offset, len(rows[offset]), int(needed[offset]), int(frames[offset])))
     if not infeasible:
@@ -323,7 +323,7 @@ def check_ctc_feasible(
     if len(infeasible) == len(labels):
         raise ValueError(
             f"{summary}. Nothing could be learnt: check that the transcripts belong to the audio, or use a model "
-            "with less downsampling (conv_stride)"
+            "with less downsampling (conv_stride) or more ctc_upsampling"
         )
     logger.warning("%s. They are skipped in training.", summary)
 

@@ -320,7 +320,7 @@ def finetune(
         precompute_features=not needs_raw_audio(augmentation),
     )
     train, evaluation = training_splits(prepared, train_split, eval_split, needs_evaluation(args))
-    check_ctc_feasible(train, processor.feature_extractor, model.encoder_lengths, train_split)
+    check_ctc_feasible(train, processor.feature_extractor, model.logit_lengths, train_split)
     trainer = CTCTrainer(
         model=model,
         args=args,

@@ -47,7 +47,7 @@ def test_evaluate_ctc_runs_the_model_on_a_split(tokenizer):
     model = LogMelWav2Vec2ForCTC(LogMelWav2Vec2Config.tiny(vocab_size=len(tokenizer)))
     result = evaluate_ctc(model, processor, split, batch_size=2, progress=False)
     assert result.references == ["abc", "de f", "g"] and len(result.greedy) == 3 and result.speakers is None
-    expected_frames = model.encoder_lengths(np.array([8000, 12000, 4000]) // 160 + 1).tolist()
+    expected_frames = model.logit_lengths(np.array([8000, 12000, 4000]) // 160 + 1).tolist()
     assert [len(x) for x in result.logits] == expected_frames
     assert result.greedy == [tokenizer.decode(x.argmax(-1)) for x in result.logits]
 

@@ -7,9 +7,18 @@ from hf_asr.modeling.losses import codevector_perplexity
 from .helpers import extract, features, random_waveforms, tiny_config
 
 
-@pytest.fixture(params=["conv", "depthwise", "rotary"])
+@pytest.fixture(
+    params=[
+        {"position_embedding": "conv"},
+        {"position_embedding": "depthwise"},
+        {"position_embedding": "rotary"},
+        {"conv_module_kernel": 7},
+        {"conv_stride": [2, 2], "ctc_upsampling": 2},
+    ],
+    ids=["conv", "depthwise", "rotary", "conformer", "upsampled-ctc"],
+)
 def ctc_model(request):
-    return LogMelWav2Vec2ForCTC(tiny_config(position_embedding=request.param)).eval()
+    return LogMelWav2Vec2ForCTC(tiny_config(**request.param)).eval()
 
 
 def test_padded_batch_equals_one_by_one_for_encoder_and_ctc_logits(ctc_model):
@@ -23,7 +32,8 @@ def test_padded_batch_equals_one_by_one_for_encoder_and_ctc_logits(ctc_model):
             frames = one.logits.shape[1]
             assert int(out.logit_lengths[i]) == frames
             torch.testing.assert_close(out.logits[i, :frames], one.logits[0], atol=1e-4, rtol=0)
-            torch.testing.assert_close(out.hidden_states[-1][i, :frames], one.hidden_states[-1][0], atol=1e-4, rtol=0)
+            hidden = one.hidden_states[-1].shape[1]  # frames / ctc_upsampling
+            torch.testing.assert_close(out.hidden_states[-1][i, :hidden], one.hidden_states[-1][0], atol=1e-4, rtol=0)
 
 
 def test_logit_count_covers_the_pipeline_ratio(ctc_model):

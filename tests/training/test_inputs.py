@@ -156,12 +156,12 @@ def test_some_transcripts_too_long_give_a_warning_naming_them(processor, prepare
     dataset = prepared.remove_columns("labels").add_column("labels", labels)
     model = LogMelWav2Vec2ForCTC(tiny(processor))
     with caplog.at_level(logging.WARNING):
-        check_ctc_feasible(dataset, processor.feature_extractor, model.encoder_lengths)
+        check_ctc_feasible(dataset, processor.feature_extractor, model.logit_lengths)
     assert "2 of 16 utterances of the 'train' split" in caplog.text
     assert "utterance 2: 400 labels need 400 frames" in caplog.text and "utterance 5:" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING):
-        check_ctc_feasible(prepared, processor.feature_extractor, model.encoder_lengths)
+        check_ctc_feasible(prepared, processor.feature_extractor, model.logit_lengths)
     assert caplog.text == ""
 
 
