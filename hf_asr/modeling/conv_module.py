@@ -18,9 +18,7 @@ class ConvolutionModule(nn.Module):
     never leak into valid ones."""
 
     def __init__(self, hidden_size: int, kernel: int, layer_norm_eps: float) -> None:
-        super().__init__()
-        if kernel % 2 == 0:
-            raise ValueError(f"conv_module_kernel must be odd (a centred window), got {kernel}")
+        super().__init__()  # an odd kernel (a centred window): LogMelWav2Vec2Config checks conv_module_kernel
         self.norm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
         self.pointwise_in = nn.Linear(hidden_size, 2 * hidden_size)
         self.depthwise = nn.Conv1d(hidden_size, hidden_size, kernel, padding=kernel // 2, groups=hidden_size)

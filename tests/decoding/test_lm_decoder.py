@@ -163,5 +163,9 @@ def test_blank_skip_is_checked_saved_and_loaded(labels, arpa_path, unigrams, tmp
     with pytest.raises(TypeError, match="blank_skip_logp"):
         LMDecoder(labels, arpa_path, unigrams, blank_skip_logp="fast")
     decoder = LMDecoder(labels, arpa_path, unigrams, blank_skip_logp=-0.01)
-    assert decoder.search["blank_skip_logp"] == -0.01
-    assert LMDecoder(labels, arpa_path, unigrams).search["blank_skip_logp"] is None  # exact by default
+    decoder.save_pretrained(tmp_path / "decoder")
+    assert LMDecoder.from_pretrained(tmp_path / "decoder").search["blank_skip_logp"] == -0.01
+    exact = LMDecoder(labels, arpa_path, unigrams)
+    assert exact.search["blank_skip_logp"] is None  # exact by default
+    exact.save_pretrained(tmp_path / "exact")
+    assert LMDecoder.from_pretrained(tmp_path / "exact").search["blank_skip_logp"] is None
