@@ -34,11 +34,11 @@ from ..modeling.atomic_write import staged_folder
 from .corpus import _noise_seed, _synthesize_splits
 from .sentences import load_sentences
 from .speakers import DEFAULT_HELDOUT, draw_speakers
-from .tts import ESPEAK, FLITE
+from .tts import ESPEAK, FLITE, Voice
 
 CORPUS_INFO = "corpus_info.json"
 # Bump when the builder's output changes for the same recipe, so that older folders are rebuilt.
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2  # 2: held-out speakers and each split's voice assignment on random streams of their own
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,10 @@ class CorpusRecipe:
 
     Sentence counts are per split (test_seen_voices reuses the test sentences). Speakers: `train_speakers` settings
     for train and unlabelled, `heldout_speakers` for validation and test, drawn by `draw_speakers` with `heldout`
-    patterns and `flite_share` (the share of speakers whose voice comes from recordings: flite's and, when `engines`
-    has it, festival's). `sentence_source`: None (Debian fortunes), a text file or a saved dataset, as in
+    patterns, `flite_share` (the share of train speakers whose voice comes from recordings: flite's and, when
+    `engines` has it, festival's) and `heldout_flite_share` (the same for held-out speakers). The validation and test
+    splits depend only on the seed, the sentence source and the held-out settings, not on train-side ones.
+    `sentence_source`: None (Debian fortunes), a text file or a saved dataset, as in
     `load_sentences`; sentences have `min_words`..`max_words` words.
     """
 
@@ -61,6 +63,7 @@ class CorpusRecipe:
     heldout_speakers: int = 24
     heldout: tuple[str, ...] = DEFAULT_HELDOUT
     flite_share: float = 0.25
+    heldout_flite_share: float = 0.25
     engines: tuple[str, ...] = (ESPEAK, FLITE)
     sentence_source: str | None = None
     min_words: int = 3
@@ -79,8 +82,9 @@ class CorpusRecipe:
             raise ValueError(
                 f"train_speakers and heldout_speakers must be >= 1, got {self.train_speakers}, {self.heldout_speakers}"
             )
-        if not 0.0 <= self.flite_share <= 1.0:
-            raise ValueError(f"flite_share must lie in [0, 1], got {self.flite_share}")
+        for name in ("flite_share", "heldout_flite_share"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
 
     def to_json(self) -> dict[str, Any]:
         """The recipe as stored in corpus_info.json (tuples as lists, as JSON gives them back)."""
@@ -116,27 +120,7 @@ def build_speaker_corpus(
         raise ValueError(
             f"the recipe needs {needed} distinct sentences but the source has {len(candidates)}: lower the counts"
         )
-    bounds = np.cumsum(
-        [0, recipe.test_sentences, recipe.validation_sentences, recipe.train_sentences, recipe.unlabelled_sentences]
-    )
-    ranges = dict(zip(("test", "validation", "train", "unlabelled"), (range(a, b) for a, b in zip(bounds, bounds[1:]))))
-    pools = draw_speakers(
-        recipe.train_speakers, recipe.heldout_speakers, recipe.seed, recipe.heldout, recipe.engines, recipe.flite_share
-    )
-    rng = np.random.default_rng([recipe.seed, 1])
-    plan = {
-        "train": (ranges["train"], pools.train),
-        "unlabelled": (ranges["unlabelled"], pools.train),
-        "validation": (ranges["validation"], pools.heldout),
-        "test": (ranges["test"], pools.heldout),
-    }
-    if recipe.seen_voice_test:
-        plan["test_seen_voices"] = (ranges["test"], pools.train)
-    jobs = {
-        split: [(i, candidates[i], voices[rng.integers(len(voices))], _noise_seed(recipe.seed, i, k)) for i in indices]
-        for k, (split, (indices, voices)) in enumerate(plan.items())
-        if len(indices)
-    }
+    jobs = plan_utterances(recipe, candidates)
     with staged_folder(out_dir) as staging:
         corpus = _synthesize_splits(jobs, staging / ".arrow", recipe.noise_snr_db, num_workers)
         if "unlabelled" in corpus:
@@ -153,6 +137,43 @@ def build_speaker_corpus(
         del corpus  # release the memory-mapped scratch files before deleting them
         shutil.rmtree(staging / ".arrow")
     return datasets.load_from_disk(str(out_dir))
+
+
+def plan_utterances(recipe: CorpusRecipe, candidates: list[str]) -> dict[str, list[tuple[int, str, Voice, int]]]:
+    """What each split speaks: (sentence index, sentence, speaker, noise seed) per utterance.
+
+    Sentences are taken in order (test, validation, train, unlabelled) from `candidates`; each split assigns its
+    speakers on a random stream of its own, so a split's plan does not change with another split's size.
+    """
+    bounds = np.cumsum(
+        [0, recipe.test_sentences, recipe.validation_sentences, recipe.train_sentences, recipe.unlabelled_sentences]
+    )
+    ranges = dict(zip(("test", "validation", "train", "unlabelled"), (range(a, b) for a, b in zip(bounds, bounds[1:]))))
+    pools = draw_speakers(
+        recipe.train_speakers,
+        recipe.heldout_speakers,
+        recipe.seed,
+        recipe.heldout,
+        recipe.engines,
+        recipe.flite_share,
+        recipe.heldout_flite_share,
+    )
+    plan = {
+        "train": (ranges["train"], pools.train),
+        "unlabelled": (ranges["unlabelled"], pools.train),
+        "validation": (ranges["validation"], pools.heldout),
+        "test": (ranges["test"], pools.heldout),
+    }
+    if recipe.seen_voice_test:
+        plan["test_seen_voices"] = (ranges["test"], pools.train)
+    jobs = {}
+    for k, (split, (indices, voices)) in enumerate(plan.items()):
+        rng = np.random.default_rng([recipe.seed, 1, k])
+        if len(indices):
+            jobs[split] = [
+                (i, candidates[i], voices[rng.integers(len(voices))], _noise_seed(recipe.seed, i, k)) for i in indices
+            ]
+    return jobs
 
 
 def corpus_info(out_dir: str | Path) -> dict[str, Any]:
@@ -179,4 +200,4 @@ def read_lm_text(out_dir: str | Path, max_words: int = 60) -> list[str]:
     return [s for s in candidates if not any(text in f" {s} " for text in held_out)]  # whole words only
 
 
-__all__ = ["CorpusRecipe", "build_speaker_corpus", "corpus_info", "read_lm_text", "stored_recipe"]
+__all__ = ["CorpusRecipe", "build_speaker_corpus", "corpus_info", "plan_utterances", "read_lm_text", "stored_recipe"]

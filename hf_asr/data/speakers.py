@@ -105,34 +105,41 @@ def draw_speakers(
     heldout: Sequence[str] = DEFAULT_HELDOUT,
     engines: Sequence[str] = (ESPEAK, FLITE),
     flite_share: float = 0.25,
+    heldout_flite_share: float | None = None,
 ) -> SpeakerPools:
     """`num_train` train and `num_heldout` held-out speaker settings, all distinct, fixed by `seed`.
 
     Each speaker draws an engine (when espeak-ng is used with flite and/or festival: one of the latter with
-    probability `flite_share`, chosen in proportion to their voices on that side), an engine voice from its side of
-    the split (a seeded shuffle per engine, refilled once used up, so names repeat only after every
-    name was used) and a speed in `SPEED_RANGE` and pitch in `PITCH_RANGE`. Raises ValueError when the patterns hold
-    out nothing, or a side is left without engine voices.
+    probability `flite_share` for train speakers, `heldout_flite_share` (None: the same) for held-out ones, chosen in
+    proportion to their voices on that side), an engine voice from its side of the split (a seeded shuffle per
+    engine, refilled once used up, so names repeat only after every name was used) and a speed in `SPEED_RANGE` and
+    pitch in `PITCH_RANGE`. The two sides draw from random streams of their own: the held-out speakers do not change
+    with `num_train`, `flite_share` or an engine with no held-out voice, so train-side experiments keep their test
+    voices. Raises ValueError when the patterns hold out nothing, or a side is left without engine voices.
     """
     names = engine_voice_names(engines)
     train_names = {e: [n for n in ns if not matches_heldout(e, n, heldout)] for e, ns in names.items()}
     heldout_names = {e: [n for n in ns if matches_heldout(e, n, heldout)] for e, ns in names.items()}
     if not any(heldout_names.values()):
         raise ValueError(f"the held-out patterns {list(heldout)} match no voice of {list(engines)}")
-    rng = np.random.default_rng(seed)
 
-    def by_share(index: int, voices_left: dict[str, int]) -> str:
-        recorded = [e for e in voices_left if e != ESPEAK]  # flite and festival: voices built from recordings
-        if not recorded or (ESPEAK in voices_left and rng.random() >= flite_share):
-            return ESPEAK
-        if len(recorded) == 1:
-            return recorded[0]
-        counts = np.array([voices_left[e] for e in recorded], dtype=float)
-        return recorded[int(rng.choice(len(recorded), p=counts / counts.sum()))]
+    def by_share(share: float, rng: np.random.Generator) -> Callable[[int, dict[str, int]], str]:
+        def choose(index: int, voices_left: dict[str, int]) -> str:
+            recorded = [e for e in voices_left if e != ESPEAK]  # flite and festival: voices built from recordings
+            if not recorded or (ESPEAK in voices_left and rng.random() >= share):
+                return ESPEAK
+            if len(recorded) == 1:
+                return recorded[0]
+            counts = np.array([voices_left[e] for e in recorded], dtype=float)
+            return recorded[int(rng.choice(len(recorded), p=counts / counts.sum()))]
 
-    seen: set[str] = set()
-    train = _draw(num_train, train_names, by_share, rng, seen, "train")
-    test = _draw(num_heldout, heldout_names, by_share, rng, seen, "held-out")
+        return choose
+
+    seen: set[str] = set()  # the sides' voice families differ, so their ids cannot collide
+    train_rng, heldout_rng = np.random.default_rng(seed), np.random.default_rng([seed, 2])
+    train = _draw(num_train, train_names, by_share(flite_share, train_rng), train_rng, seen, "train")
+    share = flite_share if heldout_flite_share is None else heldout_flite_share
+    test = _draw(num_heldout, heldout_names, by_share(share, heldout_rng), heldout_rng, seen, "held-out")
     return SpeakerPools(tuple(train), tuple(test))
 
 

@@ -6,8 +6,16 @@ import datasets
 import pytest
 
 from hf_asr.data import speaker_corpus
-from hf_asr.data.speaker_corpus import CorpusRecipe, build_speaker_corpus, corpus_info, read_lm_text, stored_recipe
+from hf_asr.data.speaker_corpus import (
+    CorpusRecipe,
+    build_speaker_corpus,
+    corpus_info,
+    plan_utterances,
+    read_lm_text,
+    stored_recipe,
+)
 from hf_asr.data.speakers import speaker_voice
+from hf_asr.data.tts import ESPEAK, FESTIVAL, FLITE
 
 from .conftest import SENTENCES
 
@@ -50,8 +58,8 @@ def test_splits_voices_and_sentences_are_disjoint(corpus_dir):
     assert "text" not in corpus["unlabelled"].column_names  # the pretraining pool carries no transcripts
     voices = {name: {speaker_voice(s) for s in split["speaker"]} for name, split in corpus.items()}
     assert not voices["test"] & voices["train"] and not voices["validation"] & voices["train"]
-    assert voices["unlabelled"] <= {speaker_voice(v.id) for v in speaker_corpus.draw_speakers(5, 2).train}
-    assert voices["test_seen_voices"] <= voices["train"] | voices["unlabelled"]
+    train_speakers = {speaker_voice(v.id) for v in speaker_corpus.draw_speakers(5, 2).train}
+    assert voices["unlabelled"] <= train_speakers and voices["test_seen_voices"] <= train_speakers
     assert _texts(corpus["test_seen_voices"]) == _texts(corpus["test"])
     ids = {name: set(split["sentence_id"]) for name, split in corpus.items() if name != "test_seen_voices"}
     names = list(ids)
@@ -87,5 +95,45 @@ def test_recipe_errors(sentence_source, tmp_path):
         CorpusRecipe(test_sentences=0)
     with pytest.raises(ValueError, match="flite_share"):
         CorpusRecipe(flite_share=1.5)
+    with pytest.raises(ValueError, match="heldout_flite_share must lie in"):
+        CorpusRecipe(heldout_flite_share=-0.1)
     with pytest.raises(ValueError, match="needs 3760 distinct sentences but the source has 32"):
         build_speaker_corpus(tmp_path / "c", CorpusRecipe(train_sentences=1000, sentence_source=sentence_source))
+
+
+def test_train_side_settings_leave_validation_and_test_unchanged():
+    """A train-side experiment (more train sentences or speakers, more recorded voices, another engine) is measured
+    on the same test utterances: same sentences, same speakers."""
+    candidates = [f"sentence number {i}" for i in range(400)]
+    base = CorpusRecipe(train_sentences=100, unlabelled_sentences=50, test_sentences=40, validation_sentences=20)
+    plan = plan_utterances(base, candidates)
+    for change in (
+        dict(train_sentences=200),
+        dict(unlabelled_sentences=0),
+        dict(train_speakers=90),
+        dict(flite_share=0.6),
+        dict(engines=(ESPEAK, FLITE, FESTIVAL)),
+    ):
+        other = plan_utterances(dataclasses.replace(base, **change), candidates)
+        for split in ("validation", "test"):
+            assert other[split] == plan[split], change
+        assert (other["train"] != plan["train"]) == ("unlabelled_sentences" not in change), change
+    # the held-out settings do change them
+    for change in (dict(heldout_flite_share=0.6), dict(heldout_speakers=30), dict(seed=1)):
+        assert plan_utterances(dataclasses.replace(base, **change), candidates)["test"] != plan["test"], change
+
+
+def test_flite_shares_set_each_side():
+    candidates = [f"sentence number {i}" for i in range(400)]
+    recipe = CorpusRecipe(
+        train_sentences=300,
+        unlabelled_sentences=0,
+        validation_sentences=20,
+        test_sentences=60,
+        flite_share=0.8,
+        heldout_flite_share=0.0,
+    )
+    plan = plan_utterances(recipe, candidates)
+    train_engines = [voice.engine for _, _, voice, _ in plan["train"]]
+    assert train_engines.count(FLITE) / len(train_engines) > 0.6
+    assert {voice.engine for _, _, voice, _ in plan["test"]} == {ESPEAK}
