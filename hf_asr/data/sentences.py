@@ -25,6 +25,8 @@ DEFAULT_FORTUNE_FILES = (
     "paradoxum", "pratchett", "startrek", "cookie",
 )  # fmt: skip
 FORTUNES_INSTALL_HINT = "apt-get install fortunes-min fortunes"
+# Debian's `wamerican` word list: the words of an LM that knows English beyond its sentences.
+DEFAULT_WORD_LIST = Path("/usr/share/dict/american-english")
 
 # Characters a raw sentence may hold: letters, apostrophes, spaces and punctuation that is not spoken.
 _SPEAKABLE = re.compile(r"^[A-Za-z'\u2019\s,;:!?.\"()\-]+$")
@@ -123,6 +125,22 @@ def load_sentences(
             raise ValueError(f"{where} has only {len(ordered)} usable sentences; {num_sentences} were asked for")
         ordered = ordered[:num_sentences]
     return ordered
+
+
+def load_word_list(path: str | Path = DEFAULT_WORD_LIST) -> list[str]:
+    """The distinct words of a word list (one per line) that pass `clean_sentence` as one-word sentences, in file
+    order.
+
+    An n-gram LM trained on them as one-word lines knows their spelling, so the search can spell a word its
+    sentences never held (their n-gram statistics are left to the sentences). Raises FileNotFoundError naming the
+    file (and, for the default, its Debian package).
+    """
+    path = Path(path)
+    if not path.is_file():
+        hint = " (apt-get install wamerican)" if path == DEFAULT_WORD_LIST else ""
+        raise FileNotFoundError(f"word list {path} does not exist{hint}")
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return list(dict.fromkeys(word for word in (clean_sentence(line, 1, 1) for line in lines) if word))
 
 
 def _raw_sentences(source: str | Path | Iterable[str] | None, column: str) -> tuple[list[str], str]:

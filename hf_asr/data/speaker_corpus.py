@@ -38,7 +38,8 @@ from .tts import ESPEAK, FLITE, Voice
 
 CORPUS_INFO = "corpus_info.json"
 # Bump when the builder's output changes for the same recipe, so that older folders are rebuilt.
-BUILDER_VERSION = 2  # 2: held-out speakers and each split's voice assignment on random streams of their own
+# 3: held-out speakers and each split's voice assignment on random streams of their own; exact engine shares
+BUILDER_VERSION = 3
 
 
 @dataclass(frozen=True)

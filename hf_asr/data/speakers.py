@@ -109,13 +109,14 @@ def draw_speakers(
 ) -> SpeakerPools:
     """`num_train` train and `num_heldout` held-out speaker settings, all distinct, fixed by `seed`.
 
-    Each speaker draws an engine (when espeak-ng is used with flite and/or festival: one of the latter with
-    probability `flite_share` for train speakers, `heldout_flite_share` (None: the same) for held-out ones, chosen in
-    proportion to their voices on that side), an engine voice from its side of the split (a seeded shuffle per
-    engine, refilled once used up, so names repeat only after every name was used) and a speed in `SPEED_RANGE` and
-    pitch in `PITCH_RANGE`. The two sides draw from random streams of their own: the held-out speakers do not change
-    with `num_train`, `flite_share` or an engine with no held-out voice, so train-side experiments keep their test
-    voices. Raises ValueError when the patterns hold out nothing, or a side is left without engine voices.
+    Each speaker has an engine (when espeak-ng is used with flite and/or festival: round(`flite_share` × count)
+    train speakers and round(`heldout_flite_share` × count) held-out ones (None: `flite_share`) speak with one of
+    the latter, chosen in proportion to their voices on that side), an engine voice from its side of the split (a
+    seeded shuffle per engine, refilled once used up, so names repeat only after every name was used) and a speed
+    in `SPEED_RANGE` and pitch in `PITCH_RANGE`. The two sides draw from random streams of their own: the held-out
+    speakers do not change with `num_train`, `flite_share` or an engine with no held-out voice, so train-side
+    experiments keep their test voices. Raises ValueError when the patterns hold out nothing, or a side is left
+    without engine voices.
     """
     names = engine_voice_names(engines)
     train_names = {e: [n for n in ns if not matches_heldout(e, n, heldout)] for e, ns in names.items()}
@@ -123,23 +124,26 @@ def draw_speakers(
     if not any(heldout_names.values()):
         raise ValueError(f"the held-out patterns {list(heldout)} match no voice of {list(engines)}")
 
-    def by_share(share: float, rng: np.random.Generator) -> Callable[[int, dict[str, int]], str]:
-        def choose(index: int, voices_left: dict[str, int]) -> str:
-            recorded = [e for e in voices_left if e != ESPEAK]  # flite and festival: voices built from recordings
-            if not recorded or (ESPEAK in voices_left and rng.random() >= share):
-                return ESPEAK
-            if len(recorded) == 1:
-                return recorded[0]
-            counts = np.array([voices_left[e] for e in recorded], dtype=float)
-            return recorded[int(rng.choice(len(recorded), p=counts / counts.sum()))]
-
-        return choose
+    def by_share(share: float, count: int, names: dict[str, list[str]], rng: np.random.Generator):
+        """Speaker i's engine: exactly round(share * count) speakers of a side from recorded voices (when espeak-ng
+        and a recorded engine are both there), in a shuffled order; each picks flite or festival in proportion to
+        their voices. A Bernoulli draw per speaker let the held-out side's flite share stray far (10 of 24)."""
+        recorded = [e for e in names if e != ESPEAK and names[e]]  # flite and festival: voices built from recordings
+        if not recorded:
+            return lambda index, voices_left: ESPEAK
+        counts = np.array([len(names[e]) for e in recorded], dtype=float)
+        n_recorded = round(share * count) if names.get(ESPEAK) else count
+        order = rng.permutation(count) < n_recorded  # True: a recorded voice
+        picks = [recorded[i] for i in rng.choice(len(recorded), size=count, p=counts / counts.sum())]
+        return lambda index, voices_left: picks[index] if order[index] else ESPEAK
 
     seen: set[str] = set()  # the sides' voice families differ, so their ids cannot collide
     train_rng, heldout_rng = np.random.default_rng(seed), np.random.default_rng([seed, 2])
-    train = _draw(num_train, train_names, by_share(flite_share, train_rng), train_rng, seen, "train")
+    train_engines = by_share(flite_share, num_train, train_names, train_rng)
+    train = _draw(num_train, train_names, train_engines, train_rng, seen, "train")
     share = flite_share if heldout_flite_share is None else heldout_flite_share
-    test = _draw(num_heldout, heldout_names, by_share(share, heldout_rng), heldout_rng, seen, "held-out")
+    heldout_engines = by_share(share, num_heldout, heldout_names, heldout_rng)
+    test = _draw(num_heldout, heldout_names, heldout_engines, heldout_rng, seen, "held-out")
     return SpeakerPools(tuple(train), tuple(test))
 
 

@@ -51,7 +51,8 @@ def _corpus_lines(report: dict[str, Any]) -> list[str]:
         f"{len(report['test_voices'])} engine voices no train utterance uses "
         f"(disjoint: {report['test_voices_unseen']}): {', '.join(report['test_voices'])}.",
         f"- LM: {report['lm']['order']}-gram KenLM over {report['lm_vocabulary_size']} words, trained on every "
-        "candidate sentence except the validation and test ones.",
+        "candidate sentence except the validation and test ones"
+        + (f", and the words of {report['lm']['word_list']}, one per line." if report["lm"].get("word_list") else "."),
         f"- Augmentation (training only): {json.dumps(report['augmentation']) if report['augmentation'] else 'none'}.",
         f"- Steps: {report['pretrain_steps']} pretraining, {report['finetune_steps']} fine-tuning "
         f"(preset {settings['preset']}, {settings['minutes']} min budget, seed {settings['seed']}).",

@@ -77,7 +77,13 @@ def run_demo(settings: DemoSettings) -> dict[str, Any]:
         "curves": {"pretraining": _curve(pretrain_log), "fine-tuning": _curve(finetune_log)},
         "pretrain_steps": _last_step(pretrain_log),
         "finetune_steps": _last_step(finetune_log),
-        "lm": {"order": settings.lm_order, "alpha": tuning.alpha, "beta": tuning.beta, "validation_wer": tuning.wer},
+        "lm": {
+            "order": settings.lm_order,
+            "word_list": settings.lm_word_list,
+            "alpha": tuning.alpha,
+            "beta": tuning.beta,
+            "validation_wer": tuning.wer,
+        },
         "corpus": {
             **data.info["splits"],
             "hours": data.info["hours"],

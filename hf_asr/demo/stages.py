@@ -19,6 +19,7 @@ import torch
 from ..data.audio import audio_array
 from ..data.augmentation import needs_raw_audio
 from ..data.features import cached_datasets, prepare_dataset
+from ..data.sentences import load_word_list
 from ..data.speaker_corpus import build_speaker_corpus, corpus_info, read_lm_text
 from ..data.speakers import speaker_voice, voice_family
 from ..data.vocab import build_tokenizer
@@ -181,9 +182,11 @@ def finetuning_stage(
 def language_model_stage(
     settings: DemoSettings, out: Path, data: CorpusStage, model: Any
 ) -> tuple[LMDecoder, TuningResult, int]:
-    """KenLM on the corpus' LM text (no validation or test sentence); α/β tuned on validation.
-    Returns the decoder, the tuning result and the LM's vocabulary size."""
+    """KenLM on the corpus' LM text (no validation or test sentence) and the words of `lm_word_list`; α/β tuned on
+    validation. Returns the decoder, the tuning result and the LM's vocabulary size."""
     lm_text = read_lm_text(data.folder, settings.lm_max_words)
+    if settings.lm_word_list:
+        lm_text += load_word_list(settings.lm_word_list)
     lm_files = build_lm(lm_text, out / "lm", order=settings.lm_order)
     unigrams = read_unigrams(lm_files.unigrams)
     decoder = LMDecoder.from_tokenizer(

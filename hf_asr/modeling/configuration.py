@@ -38,6 +38,8 @@ FIELD_RULES: dict[str, Rule] = {
     "num_conv_pos_embedding_groups": _SIZE,
     "conv_module_kernel": Rule(int, low=0),
     "ctc_upsampling": _SIZE,
+    "interctc_layer": _COUNT,
+    "interctc_weight": _PROBABILITY,
     "hidden_dropout": _PROBABILITY,
     "attention_dropout": _PROBABILITY,
     "activation_dropout": _PROBABILITY,
@@ -130,6 +132,12 @@ class LogMelWav2Vec2Config(PreTrainedConfig):
     # Transformer at 40 ms (conv_stride (2, 2)) with CTC at 20 ms, half the Transformer's work for the same CTC
     # resolution (time reduction, as in Squeezeformer; labels need enough frames, which 40 ms often lacks).
     ctc_upsampling: int = 1
+    # Intermediate CTC (Lee & Watanabe, 2021): with interctc_layer k > 0 the fine-tuning loss is
+    # (1 - interctc_weight) * CTC(last layer) + interctc_weight * CTC(layer k), both through the final LayerNorm and
+    # the same head: a regulariser that makes the lower layers predict characters too (in training; evaluation
+    # losses are the last layer's). 0: off.
+    interctc_layer: int = 0
+    interctc_weight: float | int = 0.3
     vocab_size: int = 32
     ctc_loss_reduction: str = "mean"
     ctc_zero_infinity: bool = False
@@ -182,6 +190,11 @@ class LogMelWav2Vec2Config(PreTrainedConfig):
             raise ValueError(
                 f"ctc_upsampling={self.ctc_upsampling} must divide the audio samples per encoder frame "
                 f"(mel_hop_length {self.mel_hop_length} x conv strides {self.conv_stride})"
+            )
+        if self.interctc_layer >= max(self.num_hidden_layers, 1):
+            raise ValueError(
+                f"interctc_layer={self.interctc_layer} must lie below num_hidden_layers={self.num_hidden_layers} "
+                "(0: no intermediate CTC loss)"
             )
         if self.conv_module_kernel % 2 == 0 and self.conv_module_kernel:
             raise ValueError(f"conv_module_kernel must be odd (a centred window) or 0, got {self.conv_module_kernel}")

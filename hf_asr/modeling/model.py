@@ -178,41 +178,61 @@ class LogMelWav2Vec2ForCTC(LogMelWav2Vec2PreTrainedModel):
         return_dict: bool | None = None,
     ) -> LogMelWav2Vec2CTCOutput | tuple:
         """input_features: (B, T_mel, n_mels); labels: (B, S) ids, -100 where padded -> logits (B, T, V)."""
+        config = self.config
+        # Training only: an evaluation loss measures the output that decoding uses, comparable across settings.
+        intermediate = config.interctc_layer if labels is not None and self.training else 0
         outputs = self.wav2vec2(
             input_features,
             attention_mask=attention_mask,
             output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states,
+            output_hidden_states=output_hidden_states or intermediate > 0,
         )
-        logits = self.lm_head(self.dropout(outputs.last_hidden_state))  # (B, T, V * r)
-        batch, frames, _ = logits.shape
-        upsampling = self.config.ctc_upsampling
-        logits = logits.reshape(batch, frames * upsampling, -1)  # (B, T * r, V): frame t's r slices in order
-        logit_lengths = outputs.frame_mask.sum(-1) * upsampling
+        logits = self._ctc_logits(outputs.last_hidden_state)
+        logit_lengths = outputs.frame_mask.sum(-1) * config.ctc_upsampling
         loss = utterance_losses = feasible = None
         if labels is not None:
             check_ctc_shapes(logits, logit_lengths, labels)  # before the id check, which reads (B, S) labels
             if not torch.compiler.is_compiling():  # reads tensor data: eager only, as the length check
                 self._check_labels(labels)
-            config = self.config
-            utterance_losses, feasible = ctc_utterance_losses(
-                logits, logit_lengths, labels, config.pad_token_id, per_label=config.ctc_loss_reduction == "mean"
-            )
-            # An utterance without alignment counts as an infinite loss unless config.ctc_zero_infinity.
-            batch_losses = utterance_losses
-            if not config.ctc_zero_infinity:
-                batch_losses = torch.where(feasible.to(batch_losses.device), batch_losses, float("inf"))
-            loss = batch_losses.mean() if config.ctc_loss_reduction == "mean" else batch_losses.sum()
+            utterance_losses, feasible = self._ctc_losses(logits, logit_lengths, labels)
+            loss = self._batch_loss(utterance_losses, feasible)
+            if intermediate:
+                # hidden_states[k]: the output of the first k layers, before the final LayerNorm
+                hidden = self.wav2vec2.encoder.layer_norm(outputs.hidden_states[intermediate])
+                inter_losses, _ = self._ctc_losses(self._ctc_logits(hidden), logit_lengths, labels)
+                weight = config.interctc_weight
+                loss = (1 - weight) * loss + weight * self._batch_loss(inter_losses, feasible)
         output = LogMelWav2Vec2CTCOutput(
             loss=loss,
             logits=logits,
             logit_lengths=logit_lengths,
             utterance_losses=utterance_losses,
             feasible=feasible,
-            hidden_states=outputs.hidden_states,
+            hidden_states=outputs.hidden_states if output_hidden_states else None,
             attentions=outputs.attentions,
         )
         return output if return_dict is not False else output.to_tuple()
+
+    def _ctc_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """(B, T, C) encoder states -> (B, T * r, V) logits: frame t's r head slices in order."""
+        logits = self.lm_head(self.dropout(hidden))  # (B, T, V * r)
+        batch, frames, _ = logits.shape
+        return logits.reshape(batch, frames * self.config.ctc_upsampling, -1)
+
+    def _ctc_losses(
+        self, logits: torch.Tensor, logit_lengths: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B,) CTC losses (per label with reduction "mean") and (B,) whether each utterance has an alignment."""
+        config = self.config
+        return ctc_utterance_losses(
+            logits, logit_lengths, labels, config.pad_token_id, per_label=config.ctc_loss_reduction == "mean"
+        )
+
+    def _batch_loss(self, utterance_losses: torch.Tensor, feasible: torch.Tensor) -> torch.Tensor:
+        """The batch's loss; an utterance without alignment counts as infinite unless config.ctc_zero_infinity."""
+        if not self.config.ctc_zero_infinity:
+            utterance_losses = torch.where(feasible.to(utterance_losses.device), utterance_losses, float("inf"))
+        return utterance_losses.mean() if self.config.ctc_loss_reduction == "mean" else utterance_losses.sum()
 
     def _check_labels(self, labels: torch.Tensor) -> None:
         """Reject label ids the CTC head cannot emit, naming the utterance and the id."""

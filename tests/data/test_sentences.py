@@ -9,6 +9,7 @@ from hf_asr.data.sentences import (
     clean_sentence,
     fortune_entries,
     load_sentences,
+    load_word_list,
     split_sentences,
 )
 
@@ -99,3 +100,17 @@ def test_sentences_from_a_datasets_column(tmp_path):
         load_sentences(dataset)
     dataset.save_to_disk(str(tmp_path / "saved"))
     assert len(load_sentences(tmp_path / "saved", column="sentence")) == 2
+
+
+def test_word_list_gives_each_clean_word_once_in_file_order(tmp_path):
+    path = tmp_path / "words"
+    path.write_text("Zebra\nzebra\nO'Brien\nnaïve\nrock and roll\nXIV\n\ncat's\nR2D2\napple\n")
+    assert load_word_list(path) == ["zebra", "o'brien", "cat's", "apple"]
+
+
+def test_a_missing_word_list_is_named(tmp_path, monkeypatch):
+    with pytest.raises(FileNotFoundError, match="word list .*nowhere does not exist$"):
+        load_word_list(tmp_path / "nowhere")
+    monkeypatch.setattr(sentences_module, "DEFAULT_WORD_LIST", tmp_path / "american-english")
+    with pytest.raises(FileNotFoundError, match=r"american-english does not exist \(apt-get install wamerican\)"):
+        load_word_list(tmp_path / "american-english")

@@ -54,3 +54,12 @@ def test_speaker_errors_name_the_problem():
     with pytest.raises(ValueError, match="no engine voice is left for the train"):
         every_flite_voice = ["flite:kal", "flite:kal16", "flite:awb", "flite:rms", "flite:slt"]
         draw_speakers(4, 2, engines=[FLITE], heldout=every_flite_voice)
+
+
+def test_each_side_has_exactly_its_share_of_recorded_voices():
+    for train_share, heldout_share in ((0.25, 0.25), (0.5, 0.125)):
+        pools = draw_speakers(160, 24, seed=3, flite_share=train_share, heldout_flite_share=heldout_share)
+        assert [v.engine for v in pools.train].count(FLITE) == round(160 * train_share)
+        assert [v.engine for v in pools.heldout].count(FLITE) == round(24 * heldout_share)
+    shares = draw_speakers(160, 24, seed=3, flite_share=0.5), draw_speakers(160, 24, seed=3)
+    assert shares[0].heldout != shares[1].heldout  # None: the held-out side follows flite_share

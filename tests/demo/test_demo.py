@@ -40,6 +40,8 @@ TOY_CORPUS = dict(
 
 
 def test_demo_end_to_end_at_toy_size(tmp_path):
+    word_list = tmp_path / "words"
+    word_list.write_text("Xylophone\nquokka's\n")
     settings = demo_settings(
         "cpu",
         "cpu",
@@ -49,6 +51,7 @@ def test_demo_end_to_end_at_toy_size(tmp_path):
         corpus=TOY_CORPUS,
         pretrain_share=0.15,
         eval_steps=5,
+        lm_word_list=str(word_list),
     )
     report = run_demo(settings)
     out = tmp_path / "demo"
@@ -73,6 +76,9 @@ def test_demo_end_to_end_at_toy_size(tmp_path):
         rows = {r["voice"] for r in per_voice if r["seen_in_train"] is seen}
         assert rows == {voice_family(speaker) for speaker in speakers[split]}
     assert saved["lm_vocabulary_size"] > 1000  # the LM covers the whole open-vocabulary text, not the corpus
+    assert saved["lm"]["word_list"] == str(word_list)  # and the words of the word list
+    unigrams = (out / "model" / "language_model" / "unigrams.txt").read_text().split()
+    assert {"xylophone", "quokka's"} <= set(unigrams)
     markdown = (out / "report.md").read_text()
     assert "| beam search + KenLM |" in markdown and "## Per voice" in markdown
     for name in ("training_curves", "spectrogram_posteriors", "codebook_usage"):
