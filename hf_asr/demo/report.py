@@ -42,8 +42,11 @@ def per_voice_table(report: dict[str, Any]) -> str:
 def _corpus_lines(report: dict[str, Any]) -> list[str]:
     corpus = report["corpus"]
     settings = report["settings"]
+    engines = sorted({voice.split(":")[0] for voice in report["train_voices"] + report["test_voices"]})
+    engines = ", ".join(engines[:-1]) + " and " + engines[-1] if len(engines) > 1 else "".join(engines)
+    source = settings["corpus"].get("sentence_source") or "Debian's fortunes"
     return [
-        f"- Corpus: open vocabulary (English sentences of Debian's fortunes), spoken by espeak-ng and flite: "
+        f"- Corpus: open vocabulary (English sentences of {source}), spoken by {engines}: "
         f"{corpus['train']} labelled train utterances ({corpus['hours']['train']} h) by "
         f"{len(report['train_voices'])} engine voices at varied speed and pitch; "
         f"{corpus.get('unlabelled', 0)} more unlabelled utterances for pretraining.",

@@ -173,3 +173,23 @@ def test_alpha_beta_are_tuned_at_the_test_beam_unless_told_otherwise():
     assert demo_settings("cpu", "cpu", beam_width=32, tuning_beam_width=8).lm_tuning_beam_width() == 8
     with pytest.raises(ValueError, match="tuning_beam_width"):
         demo_settings("cpu", "cpu", tuning_beam_width=0)
+
+
+def test_report_names_the_engines_and_the_sentence_source_used():
+    from hf_asr.demo.report import _corpus_lines
+
+    report = {
+        "corpus": {"train": 10, "unlabelled": 4, "hours": {"train": 0.1}},
+        "settings": {"corpus": {"sentence_source": "prose.txt"}, "preset": "cpu", "minutes": 1, "seed": 0},
+        "train_voices": ["espeak-ng:en-us+m1:s1.0:p1.0", "festival:ked_diphone:s1.0:p1.0"],
+        "test_voices": ["flite:rms:s1.0:p1.0"],
+        "n_test_utterances": 3,
+        "test_voices_unseen": True,
+        "lm": {"order": 4},
+        "lm_vocabulary_size": 50,
+        "augmentation": None,
+        "pretrain_steps": 1,
+        "finetune_steps": 2,
+    }
+    line = _corpus_lines(report)[0]
+    assert "sentences of prose.txt), spoken by espeak-ng, festival and flite: 10 labelled" in line
