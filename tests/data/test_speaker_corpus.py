@@ -22,6 +22,7 @@ from .conftest import SENTENCES
 EXTRA = [
     f"{a} {b} {c}" for a in ("red", "blue", "green", "old") for b in ("cats", "dogs", "birds") for c in ("run", "sleep")
 ]
+CANDIDATES = [f"sentence number {i}" for i in range(400)]  # sentences to plan with, never spoken
 RECIPE = CorpusRecipe(
     train_sentences=8,
     unlabelled_sentences=6,
@@ -104,9 +105,8 @@ def test_recipe_errors(sentence_source, tmp_path):
 def test_train_side_settings_leave_validation_and_test_unchanged():
     """A train-side experiment (more train sentences or speakers, more recorded voices, another engine) is measured
     on the same test utterances: same sentences, same speakers."""
-    candidates = [f"sentence number {i}" for i in range(400)]
     base = CorpusRecipe(train_sentences=100, unlabelled_sentences=50, test_sentences=40, validation_sentences=20)
-    plan = plan_utterances(base, candidates)
+    plan = plan_utterances(base, CANDIDATES)
     for change in (
         dict(train_sentences=200),
         dict(unlabelled_sentences=0),
@@ -114,17 +114,16 @@ def test_train_side_settings_leave_validation_and_test_unchanged():
         dict(flite_share=0.6),
         dict(engines=(ESPEAK, FLITE, FESTIVAL)),
     ):
-        other = plan_utterances(dataclasses.replace(base, **change), candidates)
+        other = plan_utterances(dataclasses.replace(base, **change), CANDIDATES)
         for split in ("validation", "test"):
             assert other[split] == plan[split], change
         assert (other["train"] != plan["train"]) == ("unlabelled_sentences" not in change), change
     # the held-out settings do change them
     for change in (dict(heldout_flite_share=0.6), dict(heldout_speakers=30), dict(seed=1)):
-        assert plan_utterances(dataclasses.replace(base, **change), candidates)["test"] != plan["test"], change
+        assert plan_utterances(dataclasses.replace(base, **change), CANDIDATES)["test"] != plan["test"], change
 
 
 def test_flite_shares_set_each_side():
-    candidates = [f"sentence number {i}" for i in range(400)]
     recipe = CorpusRecipe(
         train_sentences=300,
         unlabelled_sentences=0,
@@ -133,7 +132,7 @@ def test_flite_shares_set_each_side():
         flite_share=0.8,
         heldout_flite_share=0.0,
     )
-    plan = plan_utterances(recipe, candidates)
+    plan = plan_utterances(recipe, CANDIDATES)
     train_engines = [voice.engine for _, _, voice, _ in plan["train"]]
     assert train_engines.count(FLITE) / len(train_engines) > 0.6
     assert {voice.engine for _, _, voice, _ in plan["test"]} == {ESPEAK}
