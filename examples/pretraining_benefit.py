@@ -3,12 +3,13 @@
 Uses (or speaks) the demo's corpus: pretraining sees the audio of the unlabelled pool and of the whole train split
 (transcripts never read); then two models are fine-tuned with the same time budget on a random 10% of the labelled
 train utterances, one from the pretrained encoder, one from random weights. Both are scored on the test split
-(new sentences, unseen voices), greedy and with the demo's KenLM; OUT/pretraining_benefit.json holds the numbers.
+(new sentences, unseen voices), greedy and with the demo's KenLM; OUT/pretraining_benefit.json holds the numbers
+and each arm's validation curve, OUT/pretraining_benefit.png plots them (validation loss and CER per step).
 `--set finetune_freeze_base_fraction=F` lets the pretrained arm's CTC head train alone for its first fraction F (the
 scratch arm has no encoder worth reading: it trains whole from the start).
 
     python examples/pretraining_benefit.py --out runs/benefit --minutes 30              # the GPU if there is one
-    python examples/pretraining_benefit.py --out runs/benefit --minutes 30 --device cpu --set pretrain_share=0.5
+    python examples/pretraining_benefit.py --out runs/benefit --minutes 30 --device cpu --pretrain-share 0.7
 """
 
 import argparse
@@ -21,6 +22,7 @@ import numpy as np
 
 from hf_asr.demo import stages
 from hf_asr.demo.commands import parse_overrides
+from hf_asr.demo.plots import plot_validation_by_arm, validation_curve
 from hf_asr.demo.settings import demo_settings
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -49,15 +51,22 @@ pretrain_seconds = args.pretrain_share * training
 finetune_seconds = (training - pretrain_seconds) / 2
 pretrained, _ = stages.pretraining_stage(settings, out, data, pretrain_seconds)
 
-results = {}
+results, curves = {}, {}
 for name, init in (("pretrained", pretrained), ("scratch", None)):
     run = dataclasses.replace(settings, out=str(out / name))
     model, log = stages.finetuning_stage(run, out / name, few_labels, init, finetune_seconds)
     decoder, tuning, _ = stages.language_model_stage(run, out / name, few_labels, model)
     test = stages.evaluation_stage(run, few_labels, model, decoder)["test"]
     results[name] = {**test.scores, "finetune_steps": max((e.get("step", 0) for e in log), default=0)}
+    curves[name] = validation_curve(log)
 
-reduction = 1 - results["pretrained"]["wer_greedy"] / max(results["scratch"]["wer_greedy"], 1e-9)
+
+def relative_reduction(metric: str) -> float:
+    return 1 - results["pretrained"][metric] / max(results["scratch"][metric], 1e-9)
+
+
+reduction = relative_reduction("wer_greedy")
+plot_validation_by_arm(curves, out / "pretraining_benefit.png")
 report = {
     "settings": {**vars(args), "pretrain_seconds": pretrain_seconds, "finetune_seconds": finetune_seconds},
     "labelled_utterances": len(labelled),
@@ -65,6 +74,9 @@ report = {
     "test_utterances": len(data.corpus["test"]),
     "results": results,
     "relative_wer_reduction": reduction,
+    "relative_cer_reduction": relative_reduction("cer_greedy"),
+    # Each arm's evaluations during fine-tuning: where pretraining leads, and whether scratch catches up.
+    "validation_curves": curves,
     "seconds": round(time.monotonic() - started, 1),
 }
 (out / "pretraining_benefit.json").write_text(json.dumps(report, indent=2))
@@ -79,3 +91,9 @@ for name, scores in results.items():
         f"{100 * scores['wer_lm']:.1f}% |"
     )
 print(f"relative WER reduction from pretraining (greedy): {100 * reduction:.1f}% (target >= 20%)")
+print(f"relative CER reduction from pretraining (greedy): {100 * report['relative_cer_reduction']:.1f}%")
+print("validation CER during fine-tuning (step: pretrained / scratch):")
+for pretrained_point, scratch_point in zip(curves["pretrained"], curves["scratch"]):
+    cers = [100 * point.get("eval_cer", float("nan")) for point in (pretrained_point, scratch_point)]
+    print(f"  {pretrained_point['step']} / {scratch_point['step']}: {cers[0]:.1f}% / {cers[1]:.1f}%")
+print(f"curves: {out / 'pretraining_benefit.png'}")

@@ -47,6 +47,35 @@ def plot_training_curves(pretrain_log: Sequence[dict], finetune_log: Sequence[di
     plt.close(fig)
 
 
+def validation_curve(log_history: Sequence[dict[str, Any]]) -> list[dict[str, float]]:
+    """The evaluations of a fine-tuning log: [{step, eval_loss, eval_wer, eval_cer}], in step order."""
+    keys = ("eval_loss", "eval_wer", "eval_cer")
+    return [
+        {"step": entry["step"], **{key: entry[key] for key in keys if key in entry}}
+        for entry in log_history
+        if "step" in entry and "eval_loss" in entry
+    ]
+
+
+def plot_validation_by_arm(curves: dict[str, Sequence[dict[str, float]]], path: Path) -> None:
+    """1×2: validation CTC loss and greedy CER against the fine-tuning step, one line per arm (e.g. pretrained
+    encoder vs random weights): where one arm leads, and whether the other catches up."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for axis, key, title in ((axes[0], "eval_loss", "validation CTC loss"), (axes[1], "eval_cer", "validation CER")):
+        for arm, curve in curves.items():
+            steps, values = _series(curve, key)
+            if steps:
+                axis.plot(steps, values, marker=".", label=arm)
+        axis.set_title(title)
+        axis.set_xlabel("fine-tuning step")
+        axis.grid(alpha=0.3)
+        if axis.lines:
+            axis.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot_posteriors(
     features: np.ndarray,
     posteriors: np.ndarray,

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from .test_demo import TOY_CORPUS
 
@@ -44,4 +45,15 @@ def test_pretraining_benefit_example_at_toy_size(tmp_path, monkeypatch, capsys):
     assert report["pool_utterances"] > report["labelled_utterances"]
     expected = 1 - results["pretrained"]["wer_greedy"] / results["scratch"]["wer_greedy"]
     assert report["relative_wer_reduction"] == pytest.approx(expected)
-    assert "relative WER reduction from pretraining" in capsys.readouterr().out
+    expected_cer = 1 - results["pretrained"]["cer_greedy"] / results["scratch"]["cer_greedy"]
+    assert report["relative_cer_reduction"] == pytest.approx(expected_cer)
+    # each arm's evaluations, every 50 steps up to its last step
+    for arm, curve in report["validation_curves"].items():
+        steps = [point["step"] for point in curve]
+        assert steps and steps == sorted(steps) and steps[-1] == results[arm]["finetune_steps"], arm
+        assert all(step % 50 == 0 for step in steps[:-1]), arm
+        assert all({"eval_loss", "eval_cer", "eval_wer"} <= set(point) for point in curve), arm
+    with Image.open(out / "pretraining_benefit.png") as image:
+        assert image.size[0] > 500 and image.size[1] > 200
+    printed = capsys.readouterr().out
+    assert "relative WER reduction from pretraining" in printed and "validation CER during fine-tuning" in printed
