@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .tensor_lm import LN_10, OFF_TRIE, SpellingTrie, TensorNgramLM
+from .tensor_lm import LN_10, OFF_TRIE, SpellingTrie, TensorNgramLM, take
 
 # A polynomial rolling hash modulo 2**64: int64 products wrap around (on the CPU and CUDA alike), so no modulo
 # (int64 division) is needed. Both multipliers are odd: appending a label is a bijection of the hash.
@@ -79,20 +79,33 @@ def _merge_pool(width: int) -> int:
     return max(MERGE_POOL_PER_BEAM * width, MIN_MERGE_POOL)
 
 
+@dataclass
 class _Moves:
-    """What each candidate label does to a hypothesis (broadcast shapes): blank and a repeat keep the text, a
-    space ends the partial word (`finishes` if there is one), any other label extends it (`letter`)."""
+    """What each candidate label does to a hypothesis, as (B, K, C) masks (or (B, N) for chosen expansions): blank
+    and a repeat keep the text, a space ends the partial word (`finishes` if there is one), any other label extends
+    it (`letter`)."""
 
-    def __init__(
-        self, label: torch.Tensor, last: torch.Tensor, partial_len: torch.Tensor, search: BatchedBeamSearch
-    ) -> None:
-        self.label = label
+    letter: torch.Tensor
+    space: torch.Tensor
+    finishes: torch.Tensor
+    grows: torch.Tensor
+
+    @classmethod
+    def of(
+        cls, label: torch.Tensor, last: torch.Tensor, partial_len: torch.Tensor, search: BatchedBeamSearch
+    ) -> _Moves:
+        """Moves of `label` (B, 1, C) after hypotheses whose last label is `last` and partial word `partial_len`
+        characters long (both (B, K, 1))."""
         is_blank = label == search.blank_id
         is_repeat = (label == last) & ~is_blank
-        self.space = (label == search.space_id) & ~is_repeat & ~is_blank
-        self.letter = ~(is_blank | is_repeat | self.space)
-        self.finishes = self.space & (partial_len > 0)
-        self.grows = self.letter | self.finishes
+        space = (label == search.space_id) & ~is_repeat & ~is_blank
+        letter = ~(is_blank | is_repeat | space)
+        finishes = space & (partial_len > 0)
+        return cls(letter, space, finishes, letter | finishes)
+
+    def select(self, index: torch.Tensor) -> _Moves:
+        """The moves at (B, N) `index` into each row's flattened K x C expansions."""
+        return _Moves(*(mask.reshape(len(index), -1).gather(1, index) for mask in vars(self).values()))
 
 
 def _merge_sorted(
@@ -115,11 +128,11 @@ def _merge_sorted(
     first = torch.empty_like(by_key).scatter_(1, by_key, by_key.gather(1, group_start))  # (B, P) leader
     finite = _alive(rank)
     lead = acoustic.gather(1, first)
-    share = torch.where(finite, (acoustic - lead).exp(), 0.0)
+    share = (acoustic - lead).exp_().masked_fill_(~finite, 0.0)
     sums = torch.zeros_like(acoustic).scatter_add_(1, first, share)
     is_first = (first == position) & finite
-    merged = torch.where(is_first, acoustic + sums.log(), float("-inf"))
-    return torch.where(is_first, merged + lm_part, float("-inf")), merged
+    merged = sums.log_().add_(acoustic).masked_fill_(~is_first, float("-inf"))
+    return merged + lm_part, merged  # -inf stays -inf: LM parts are finite
 
 
 class BatchedBeamSearch:
@@ -214,8 +227,8 @@ class BatchedBeamSearch:
     def _partial_score(self, trie: torch.Tensor, partial_len: torch.Tensor) -> torch.Tensor:
         if self.lm is None:
             return torch.zeros(trie.shape, device=self.device)
-        scale = torch.where(partial_len > _AVG_WORD_LEN, partial_len / _AVG_WORD_LEN, 1.0)
-        return torch.where((trie == OFF_TRIE) & (partial_len > 0), self.unk_score_offset * scale, 0.0)
+        scale = (partial_len / _AVG_WORD_LEN).clamp_(min=1.0)  # 1 up to the average length, then in proportion
+        return scale.mul_(self.unk_score_offset) * ((trie == OFF_TRIE) & (partial_len > 0))
 
     def _word_scores(
         self, beams: _Beams, end_of_sentence: bool, needed: torch.Tensor | None = None
@@ -228,13 +241,14 @@ class BatchedBeamSearch:
         if self.lm is None:
             return torch.zeros_like(beams.lm_total), beams.lm_state
         if needed is not None:
-            index = needed.nonzero(as_tuple=True)
-            words, oov = self.trie.word_at(beams.trie[index])
-            log10, state = self.lm.score(beams.lm_state[index], words)
+            index = needed.reshape(-1).nonzero()[:, 0]  # flat positions: index_select/index_copy, no 2-D indexing
+            words, oov = self.trie.word_at(take(beams.trie.reshape(-1), index))
+            log10, state = self.lm.score(take(beams.lm_state.reshape(-1), index), words)
             weighted = self.alpha * LN_10 * (log10 + self.unk_score_offset * oov) + self.beta
+            shape = beams.lm_total.shape
             return (
-                torch.zeros_like(beams.lm_total).index_put_(index, weighted),
-                beams.lm_state.index_put(index, state),
+                torch.zeros_like(beams.lm_total).view(-1).index_copy_(0, index, weighted).view(shape),
+                beams.lm_state.reshape(-1).index_copy(0, index, state).view(shape),
             )
         words, oov = self.trie.word_at(beams.trie)
         log10, state = self.lm.score(beams.lm_state, words)
@@ -271,8 +285,8 @@ class BatchedBeamSearch:
         can_finish = space_here & (beams.partial_len > 0) & _alive(beams.acoustic)
         word_score, word_state = self._word_scores(beams, end_of_sentence=False, needed=can_finish)
         # (B, K, C) scores of every expansion: acoustic + LM part (finished words, partial-word penalty)
-        moves = _Moves(cand_ids[:, None, :], beams.last[:, :, None], beams.partial_len[:, :, None], self)
-        letter_trie = self.trie.step(beams.trie[:, :, None], moves.label) if self.trie is not None else None
+        moves = _Moves.of(cand_ids[:, None, :], beams.last[:, :, None], beams.partial_len[:, :, None], self)
+        letter_trie = self.trie.step(beams.trie[:, :, None], cand_ids[:, None, :]) if self.trie is not None else None
         letter_lm = beams.lm_total[:, :, None] + self._partial_score(
             letter_trie if letter_trie is not None else beams.trie[:, :, None], beams.partial_len[:, :, None] + 1
         )
@@ -286,8 +300,8 @@ class BatchedBeamSearch:
         pool_score, pool = (acoustic + lm_part).topk(pool_size, dim=1)  # best first
         parent, label = pool // num_candidates, cand_ids.gather(1, pool % num_candidates)
         # the pool's texts (hashes) and keys (text + last label), then the merge
-        pooled = _Moves(label, beams.last.gather(1, parent), beams.partial_len.gather(1, parent), self)
-        code = torch.where(pooled.letter, label + 1, _SPACE_CODE)
+        pooled = moves.select(pool)
+        code = (label + 1).masked_fill_(~pooled.letter, _SPACE_CODE)
         old_hashes = beams.hashes.gather(1, parent)
         hashes = torch.where(pooled.grows, old_hashes * _HASH_MULTIPLIER + code, old_hashes)
         pool_lm = lm_part.gather(1, pool)
@@ -303,16 +317,16 @@ class BatchedBeamSearch:
         parent, label = parent.gather(1, top), label.gather(1, top)
         letter, space, finishes = (x.gather(1, top) for x in (pooled.letter, pooled.space, pooled.finishes))
         old = beams.gather(parent)
-        trie = torch.where(space, 0, old.trie)
+        trie = old.trie.masked_fill(space, 0)
         if self.trie is not None:
             trie = torch.where(letter, self.trie.step(old.trie, label), trie)
         new = _Beams(
-            acoustic=torch.where(_alive(top_score), merged_acoustic.gather(1, top), float("-inf")),
+            acoustic=merged_acoustic.gather(1, top).masked_fill_(~_alive(top_score), float("-inf")),
             lm_total=torch.where(finishes, old.lm_total + word_score.gather(1, parent), old.lm_total),
             lm_part=pool_lm.gather(1, top),
             lm_state=torch.where(finishes, word_state.gather(1, parent), old.lm_state),
             trie=trie,
-            partial_len=torch.where(letter, old.partial_len + 1, torch.where(space, 0, old.partial_len)),
+            partial_len=(old.partial_len + letter).masked_fill_(space, 0),  # letter and space exclude each other
             last=label,
             hashes=hashes.gather(1, top),
         )

@@ -18,13 +18,20 @@ LN_10 = math.log(10.0)  # KenLM scores are log10, CTC scores natural logs (pyctc
 OFF_TRIE = -1  # the trie node of a partial word that no unigram starts with
 
 
+def take(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """`table[index]` for an int64 index of any shape: rows of `table` (its first axis), shaped index.shape + the
+    rest of table.shape. Through index_select of the flat index, which on the CPU is several times faster than
+    advanced indexing for the small batches a search step looks up (and the same on a GPU)."""
+    return table.index_select(0, index.reshape(-1)).view(*index.shape, *table.shape[1:])
+
+
 def _lookup(keys: torch.Tensor, values: torch.Tensor, query: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(values at `query` in sorted `keys`, found mask), both shaped like `query`; values are 0 where not found."""
     if len(keys) == 0:
         return torch.zeros_like(query), torch.zeros_like(query, dtype=torch.bool)
     position = torch.searchsorted(keys, query).clamp_(max=len(keys) - 1)
-    found = keys[position] == query
-    return torch.where(found, values[position], torch.zeros_like(query)), found
+    found = take(keys, position) == query
+    return take(values, position).masked_fill_(~found, 0), found
 
 
 class TensorNgramLM:
@@ -78,15 +85,15 @@ class TensorNgramLM:
 
         ARPA back-off: the longest context of the state's suffix chain where (context, word) is an n-gram gives
         its probability, plus the back-off weights of the longer contexts tried before it."""
-        contexts = self.contexts[states]  # (..., order)
+        contexts = take(self.contexts, states)  # (..., order)
         node, found = _lookup(self.keys, self.children, contexts * self.vocab_size + words[..., None])
         level = found.to(torch.uint8).argmax(-1, keepdim=True)  # the first (longest) context that has the n-gram
-        any_found = found.any(-1)
-        matched = torch.where(any_found, node.gather(-1, level)[..., 0], 0)
-        level = torch.where(any_found, level[..., 0], self.order)  # no n-gram: every back-off weight, no prob
-        before = self.backoff_before[states, level]
-        total = before + torch.where(any_found, self.log10_prob[matched], 0.0)
-        return total, self.next_state[matched]
+        missing = ~found.any(-1)
+        matched = node.gather(-1, level)[..., 0].masked_fill_(missing, 0)
+        level = level[..., 0].masked_fill_(missing, self.order)  # no n-gram: every back-off weight, no prob
+        before = take(self.backoff_before.view(-1), states * (self.order + 1) + level)
+        total = before + take(self.log10_prob, matched).masked_fill_(missing, 0.0)
+        return total, take(self.next_state, matched)
 
     def score_words(self, words: Sequence[str], sentence_boundary: bool = True) -> float:
         """log10 probability of a sentence, as `kenlm.Model.score(sentence, bos, eos)` gives it (for checks)."""
@@ -133,18 +140,19 @@ class SpellingTrie:
             table[divmod(key, self.num_labels)] = child
         self.children = torch.from_numpy(table).to(device)
         self.words = torch.tensor(word_of, dtype=torch.int64, device=device)
+        self.unknown_word = word_of[0]  # the LM id an off-trie partial word reads as
         self.oov = torch.tensor(oov, dtype=torch.bool, device=device)
 
     def step(self, nodes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """The nodes after appending `labels` to the partial words at `nodes` (broadcast); OFF_TRIE stays off."""
-        child = self.children[nodes.clamp(min=0), labels].long()
-        return torch.where(nodes >= 0, child, OFF_TRIE)
+        child = take(self.children.view(-1), nodes.clamp(min=0) * self.num_labels + labels).long()
+        return child.masked_fill_(nodes < 0, OFF_TRIE)
 
     def word_at(self, nodes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(LM word ids, out-of-vocabulary mask) of the partial words at `nodes` read as whole words."""
-        inside = nodes >= 0
+        outside = nodes < 0
         safe = nodes.clamp(min=0)
-        return torch.where(inside, self.words[safe], self.words[0]), ~inside | self.oov[safe]
+        return take(self.words, safe).masked_fill_(outside, self.unknown_word), outside | take(self.oov, safe)
 
 
-__all__ = ["TensorNgramLM", "SpellingTrie", "LN_10", "OFF_TRIE"]
+__all__ = ["TensorNgramLM", "SpellingTrie", "LN_10", "OFF_TRIE", "take"]
