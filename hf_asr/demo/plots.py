@@ -23,6 +23,22 @@ def _series(log_history: Sequence[dict[str, Any]], key: str) -> tuple[list[int],
     return [p[0] for p in points], [p[1] for p in points]
 
 
+def _label_panel(axis: Any, title: str, xlabel: str) -> None:
+    """Title, x label and grid of a curves panel; a legend when it has lines."""
+    axis.set_title(title)
+    axis.set_xlabel(xlabel)
+    axis.grid(alpha=0.3)
+    if axis.lines:
+        axis.legend()
+
+
+def _save(fig: Any, path: Path) -> None:
+    """Write the figure as a PNG and free it."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot_training_curves(pretrain_log: Sequence[dict], finetune_log: Sequence[dict], path: Path) -> None:
     """2×2: pretraining loss, codevector perplexity, CTC loss, validation WER/CER, each against its steps."""
     fig, axes = plt.subplots(2, 2, figsize=(11, 7))
@@ -37,14 +53,8 @@ def plot_training_curves(pretrain_log: Sequence[dict], finetune_log: Sequence[di
             steps, values = _series(log, key)
             if steps:
                 axis.plot(steps, values, marker="." if len(steps) < 30 else None, label=key)
-        axis.set_title(title)
-        axis.set_xlabel("optimizer step")
-        axis.grid(alpha=0.3)
-        if axis.lines:
-            axis.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+        _label_panel(axis, title, "optimizer step")
+    _save(fig, path)
 
 
 def validation_curve(log_history: Sequence[dict[str, Any]]) -> list[dict[str, float]]:
@@ -66,14 +76,8 @@ def plot_validation_by_arm(curves: dict[str, Sequence[dict[str, float]]], path: 
             steps, values = _series(curve, key)
             if steps:
                 axis.plot(steps, values, marker=".", label=arm)
-        axis.set_title(title)
-        axis.set_xlabel("fine-tuning step")
-        axis.grid(alpha=0.3)
-        if axis.lines:
-            axis.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+        _label_panel(axis, title, "fine-tuning step")
+    _save(fig, path)
 
 
 def plot_posteriors(
@@ -104,9 +108,7 @@ def plot_posteriors(
     axes[2].set_yticks([])
     axes[2].set_ylabel("words")
     axes[2].set_xlabel("time (s)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 @torch.no_grad()
@@ -138,6 +140,4 @@ def plot_codebook_usage(model: Any, feature_extractor: Any, waveforms: Sequence[
         axis.set_title(f"group {group}: {used}/{len(row)} codevectors used, perplexity {perplexity:.1f}")
         axis.set_xlabel("codevector (sorted by use)")
         axis.set_ylabel("frames")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)

@@ -25,7 +25,7 @@ Torch and numpy only: this file ships to the Hub with the model code.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
@@ -105,7 +105,7 @@ class _Moves:
 
     def select(self, index: torch.Tensor) -> _Moves:
         """The moves at (B, N) `index` into each row's flattened K x C expansions."""
-        return _Moves(*(mask.reshape(len(index), -1).gather(1, index) for mask in vars(self).values()))
+        return _Moves(*(getattr(self, f.name).reshape(len(index), -1).gather(1, index) for f in fields(self)))
 
 
 def _merge_sorted(
